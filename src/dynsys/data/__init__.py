@@ -1,0 +1,1 @@
+"""Shared trajectory datasets: container, standardisation, splits, samplers, benchmarks."""

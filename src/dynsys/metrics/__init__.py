@@ -1,0 +1,1 @@
+"""Evaluation metrics shared by every model family (definitions in docs/metrics.md)."""

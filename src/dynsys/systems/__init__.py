@@ -1,0 +1,21 @@
+"""Ground-truth dynamical systems: flows, maps, user systems and a registry."""
+
+from ._abstract import AbstractFlow as AbstractFlow
+from ._abstract import AbstractMap as AbstractMap
+from ._abstract import AbstractSystem as AbstractSystem
+from ._abstract import LyapunovReference as LyapunovReference
+from ._flows import Chua as Chua
+from ._flows import Duffing as Duffing
+from ._flows import Lorenz63 as Lorenz63
+from ._flows import Lorenz96 as Lorenz96
+from ._flows import LotkaVolterra as LotkaVolterra
+from ._flows import Rossler as Rossler
+from ._flows import Thomas as Thomas
+from ._flows import VanDerPol as VanDerPol
+from ._from_function import FunctionFlow as FunctionFlow
+from ._from_function import FunctionMap as FunctionMap
+from ._from_function import from_function as from_function
+from ._maps import Henon as Henon
+from ._maps import Logistic as Logistic
+from ._registry import get as get
+from ._registry import names as names
