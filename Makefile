@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(PY) -m dynsys demo --out outputs/demo
 
 test: $(STAMP)
+	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -n 2 -q
 
 test-slow: $(STAMP)

@@ -68,7 +68,9 @@ def check_finite(x: Any, name: str) -> None:
     arr = np.asarray(x)
     if not np.all(np.isfinite(arr)):
         n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
-        raise ValueError(f"`{name}` contains {n_bad} NaN or infinite value(s); clean the data first.")
+        raise ValueError(
+            f"`{name}` contains {n_bad} NaN or infinite value(s); clean the data first."
+        )
 
 
 def check_increasing(ts: Any, name: str) -> None:

@@ -1,1 +1,27 @@
-"""Shared trajectory datasets: container, standardisation, splits, samplers, benchmarks."""
+"""Shared trajectory datasets: container, standardisation, splits, samplers, benchmarks.
+
+- [`Trajectories`][]: times `(time,)`, states `(batch, time, *state_shape)`, optional
+  inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load.
+- [`Standardization`][] / [`standardize`][]: per-channel z-scoring that can be inverted.
+- [`split_time`][], [`split_trajectories`][]: train/test splits.
+- [`sample_windows`][], [`WindowSampler`][], [`sample_window_indices`][]: random windows
+  for sequence training; [`iterate_batches`][]: fixed-shape mini-batches of whole
+  trajectories.
+- [`benchmark`][] (DSR protocol: Lorenz-63, Rössler, Lorenz-96 or any system) and
+  [`generate`][]: data sets simulated deterministically from a seed.
+"""
+
+from ._benchmarks import Benchmark as Benchmark
+from ._benchmarks import benchmark as benchmark
+from ._benchmarks import benchmark_names as benchmark_names
+from ._benchmarks import generate as generate
+from ._samplers import Batch as Batch
+from ._samplers import WindowSampler as WindowSampler
+from ._samplers import iterate_batches as iterate_batches
+from ._samplers import sample_window_indices as sample_window_indices
+from ._samplers import sample_windows as sample_windows
+from ._split import split_time as split_time
+from ._split import split_trajectories as split_trajectories
+from ._standardize import Standardization as Standardization
+from ._standardize import standardize as standardize
+from ._trajectories import Trajectories as Trajectories

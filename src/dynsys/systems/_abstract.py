@@ -4,9 +4,9 @@ import dataclasses
 from typing import ClassVar
 
 import equinox as eqx
-from equinox import AbstractVar
 import jax
 import jax.numpy as jnp
+from equinox import AbstractVar
 from jaxtyping import Array, Float
 
 

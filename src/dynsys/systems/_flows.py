@@ -39,9 +39,7 @@ class Lorenz63(AbstractFlow):
 
     def rhs(self, t, y):
         x, yy, z = y[0], y[1], y[2]
-        return jnp.stack(
-            [self.sigma * (yy - x), x * (self.rho - z) - yy, x * yy - self.beta * z]
-        )
+        return jnp.stack([self.sigma * (yy - x), x * (self.rho - z) - yy, x * yy - self.beta * z])
 
 
 class Rossler(AbstractFlow):
@@ -116,7 +114,9 @@ class Duffing(AbstractFlow):
     dim: ClassVar[int] = 2
     dt: ClassVar[float] = 0.05
     default_y0: ClassVar[tuple[float, ...]] = (1.0, 0.0)
-    citation: ClassVar[str] = "G. Duffing (1918); Guckenheimer & Holmes, Nonlinear Oscillations (1983)"
+    citation: ClassVar[str] = (
+        "G. Duffing (1918); Guckenheimer & Holmes, Nonlinear Oscillations (1983)"
+    )
 
     def rhs(self, t, y):
         x, v = y[0], y[1]

@@ -1,0 +1,399 @@
+"""The `Trajectories` container: times, states, optional inputs and JSON metadata; npz io."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+from .._validation import (
+    as_array,
+    check_finite,
+    check_increasing,
+    check_int,
+    check_ndim,
+    check_nonempty,
+    check_positive,
+    is_traced,
+)
+
+_FORMAT_VERSION = 1
+
+
+class Trajectories(eqx.Module):
+    """A batch of trajectories on a shared time grid, with optional inputs and metadata.
+
+    The common data format of dynsys: every model family trains on it, every metric reads
+    it. Arrays are time-major. States have shape `(batch, time, *state_shape)`:
+    `(batch, time, dim)` for ODE/map data and `(batch, time, channels, *space)` for
+    fields, so `dim` is always the length of axis 2 (the channel axis for fields).
+    External inputs, when present, have shape `(batch, time, input_dim)`. All arrays share
+    one floating dtype (the dtype of `states`; `times` and `inputs` are cast to it).
+
+    Metadata is a JSON-serialisable dict (system name, parameters, `dt`, noise level,
+    seed, standardisation statistics, ...). It is held as a JSON string
+    (`metadata_json`, a static field) so that the module stays hashable and immutable;
+    the `metadata` property returns a fresh dict each time. Tuples come back as lists.
+
+    Immutable: every method returns a new object. Build one from plain arrays with
+    [`Trajectories.from_arrays`][]; save and load with [`Trajectories.save`][] /
+    [`Trajectories.load`][] (`.npz`, metadata stored as JSON text, no pickle).
+
+    **Arguments:**
+
+    - `times`: strictly increasing sample times, shape `(time,)`.
+    - `states`: shape `(batch, time, *state_shape)` with `len(state_shape) >= 1`.
+    - `inputs`: optional external inputs, shape `(batch, time, input_dim)`.
+    - `metadata`: optional mapping of JSON-serialisable values (numpy/JAX scalars and
+      arrays are converted to numbers and lists). If it has no `"dt"` entry, `dt` is
+      inferred from `times` (or `None` when the grid is not uniform).
+
+    ```python
+    import numpy as np
+    from dynsys.data import Trajectories
+    traj = Trajectories.from_arrays(np.random.randn(500, 3), dt=0.01, system="noise")
+    traj.n_trajectories, traj.n_times, traj.dim, traj.dt   # (1, 500, 3, 0.01)
+    ```
+    """
+
+    times: Float[Array, " time"]
+    states: Float[Array, "batch time *state"]
+    inputs: Float[Array, "batch time input_dim"] | None
+    metadata_json: str = eqx.field(static=True)
+
+    def __init__(
+        self,
+        times: Any,
+        states: Any,
+        inputs: Any = None,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        _check_values: bool = True,
+    ):
+        # `_check_values=False` is for copies of already-checked arrays (slices, subsets):
+        # the NaN/inf and monotonicity scans would cost a full pass over large field data.
+        states = as_array(states, "states")
+        if states.ndim < 3:
+            raise ValueError(
+                "`states` must be (batch, time, dim) or (batch, time, channels, *space), "
+                f"got shape {tuple(states.shape)}; use Trajectories.from_arrays for a single "
+                "(time, dim) trajectory."
+            )
+        check_nonempty(states, "states", axis=0)
+        check_nonempty(states, "states", axis=1)
+        if any(n == 0 for n in states.shape[2:]):
+            raise ValueError(f"`states` has an empty state axis, shape {tuple(states.shape)}.")
+        if _check_values:
+            check_finite(states, "states")
+        dtype = states.dtype
+        times = as_array(times, "times").astype(dtype)
+        check_ndim(times, "times", 1, "a 1-D array of times")
+        if times.shape[0] != states.shape[1]:
+            raise ValueError(
+                f"`times` must have one entry per time step of `states` ({states.shape[1]}), "
+                f"got {times.shape[0]}."
+            )
+        if _check_values:
+            check_finite(times, "times")
+            check_increasing(times, "times")
+        if inputs is not None:
+            inputs = as_array(inputs, "inputs").astype(dtype)
+            check_ndim(inputs, "inputs", 3, "(batch, time, input_dim)")
+            if inputs.shape[:2] != states.shape[:2]:
+                raise ValueError(
+                    "`inputs` must share the (batch, time) axes of `states` "
+                    f"{tuple(states.shape[:2])}, got shape {tuple(inputs.shape)}."
+                )
+            check_nonempty(inputs, "inputs", axis=2)
+            if _check_values:
+                check_finite(inputs, "inputs")
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise TypeError(f"`metadata` must be a mapping, got {type(metadata).__name__}.")
+        meta = _to_json_value(dict(metadata or {}), "metadata")
+        if "dt" not in meta:
+            meta["dt"] = _infer_dt(times)
+        self.times = times
+        self.states = states
+        self.inputs = inputs
+        self.metadata_json = json.dumps(meta, sort_keys=True, allow_nan=True)
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_arrays(
+        cls,
+        states: Any,
+        times: Any = None,
+        *,
+        dt: float | None = None,
+        inputs: Any = None,
+        **metadata: Any,
+    ) -> Trajectories:
+        """Build trajectories from plain arrays: one `(time, dim)` or many `(batch, time, ...)`.
+
+        **Arguments:**
+
+        - `states`: one trajectory `(time, dim)` or a batch `(batch, time, *state_shape)`.
+          A single field trajectory must be given with a leading batch axis of length 1.
+        - `times`: sample times `(time,)`; default `t0 + dt * arange(time)` with `t0 = 0`.
+        - `dt`: sampling step. Without `times` it defaults to 1 (time = sample index);
+          with `times` it is inferred from a uniform grid, and if given it must match.
+        - `inputs`: external inputs `(time, input_dim)` or `(batch, time, input_dim)`
+          (same batching as `states`).
+        - `metadata`: any JSON-serialisable keywords (`system=`, `parameters=`, `noise=`...).
+
+        **Returns:** a [`Trajectories`][].
+        """
+        states = as_array(states, "states")
+        single = states.ndim == 2
+        if states.ndim < 2:
+            raise ValueError(
+                "`states` must be (time, dim) or (batch, time, *state_shape), "
+                f"got shape {tuple(states.shape)}."
+            )
+        if single:
+            states = states[None]
+        n_times = states.shape[1]
+        if dt is not None:
+            check_positive(dt, "dt")
+            dt = float(dt)
+        if times is None:
+            step = 1.0 if dt is None else dt
+            dt = step
+            times = np.arange(n_times, dtype=np.float64) * step
+        else:
+            times = as_array(times, "times")
+            check_ndim(times, "times", 1, "a 1-D array of times")
+            check_finite(times, "times")
+            check_increasing(times, "times")
+            inferred = _infer_dt(times)
+            agrees = inferred is not None and math.isclose(inferred, dt or 0.0, rel_tol=1e-4)
+            if dt is not None and not agrees:
+                raise ValueError(
+                    f"`dt`={dt!r} does not match the spacing of `times` "
+                    f"(inferred {inferred!r}); give one of them or make them agree."
+                )
+            dt = inferred if dt is None else dt
+        if inputs is not None:
+            inputs = as_array(inputs, "inputs")
+            if single:
+                check_ndim(inputs, "inputs", 2, "(time, input_dim) like a single `states`")
+                inputs = inputs[None]
+        metadata["dt"] = dt
+        return cls(times, states, inputs, metadata)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """The metadata as a fresh dict (edit it and pass to `with_metadata` to change it)."""
+        return json.loads(self.metadata_json)
+
+    @property
+    def n_trajectories(self) -> int:
+        """Number of trajectories (axis 0 of `states`)."""
+        return self.states.shape[0]
+
+    @property
+    def n_times(self) -> int:
+        """Number of time samples per trajectory (axis 1 of `states`)."""
+        return self.states.shape[1]
+
+    @property
+    def state_shape(self) -> tuple[int, ...]:
+        """Shape of one state: `(dim,)`, or `(channels, *space)` for fields."""
+        return tuple(self.states.shape[2:])
+
+    @property
+    def dim(self) -> int:
+        """State dimension (axis 2 of `states`; the channel count for fields)."""
+        return self.states.shape[2]
+
+    @property
+    def input_dim(self) -> int | None:
+        """Dimension of the external inputs, or `None` when there are none."""
+        return None if self.inputs is None else self.inputs.shape[2]
+
+    @property
+    def dt(self) -> float | None:
+        """Sampling step (from metadata; `None` for a non-uniform grid)."""
+        return self.metadata.get("dt")
+
+    @property
+    def dtype(self) -> Any:
+        """The floating dtype shared by all arrays."""
+        return self.states.dtype
+
+    # ------------------------------------------------------------------ new objects
+    def with_metadata(self, **updates: Any) -> Trajectories:
+        """A copy with metadata entries added or replaced by `updates`."""
+        meta = self.metadata
+        meta.update(updates)
+        return Trajectories(self.times, self.states, self.inputs, meta, _check_values=False)
+
+    def replace(self, *, states: Any = None, inputs: Any = None, **updates: Any) -> Trajectories:
+        """A copy with new `states` and/or `inputs` (same batch, time axes), metadata updated."""
+        meta = self.metadata
+        meta.update(updates)
+        return Trajectories(
+            self.times,
+            self.states if states is None else states,
+            self.inputs if inputs is None else inputs,
+            meta,
+        )
+
+    def astype(self, dtype: Any) -> Trajectories:
+        """A copy with all arrays cast to the floating `dtype`."""
+        dtype = _check_float_dtype(dtype, "dtype")
+        inputs = None if self.inputs is None else self.inputs.astype(dtype)
+        return Trajectories(
+            self.times.astype(dtype), self.states.astype(dtype), inputs, self.metadata
+        )
+
+    def select(self, indices: Any) -> Trajectories:
+        """The trajectories at `indices` (an int, a slice or a 1-D integer array), in that order."""
+        if isinstance(indices, slice):
+            idx = np.arange(self.n_trajectories)[indices]
+        else:
+            idx = np.atleast_1d(np.asarray(indices))
+            if not np.issubdtype(idx.dtype, np.integer) or idx.ndim != 1:
+                raise TypeError(f"`indices` must be integers (1-D) or a slice, got {indices!r}.")
+        if idx.size == 0:
+            raise ValueError("`indices` selects no trajectory.")
+        if np.any(idx >= self.n_trajectories) or np.any(idx < -self.n_trajectories):
+            raise ValueError(
+                f"`indices` must lie in [-{self.n_trajectories}, {self.n_trajectories}), "
+                f"got {idx.tolist()}."
+            )
+        inputs = None if self.inputs is None else self.inputs[idx]
+        return Trajectories(
+            self.times, self.states[idx], inputs, self.metadata, _check_values=False
+        )
+
+    def slice_time(self, start: int, stop: int | None = None) -> Trajectories:
+        """Samples `start:stop` (Python slice semantics, step 1) of every trajectory."""
+        start = check_int(start, "start")
+        stop = None if stop is None else check_int(stop, "stop")
+        idx = np.arange(self.n_times)[slice(start, stop)]
+        if idx.size == 0:
+            raise ValueError(
+                f"`start`={start!r}, `stop`={stop!r} select no time step of {self.n_times}."
+            )
+        sl = slice(int(idx[0]), int(idx[-1]) + 1)
+        inputs = None if self.inputs is None else self.inputs[:, sl]
+        return Trajectories(
+            self.times[sl], self.states[:, sl], inputs, self.metadata, _check_values=False
+        )
+
+    # ------------------------------------------------------------------ npz io
+    def save(self, path: str | os.PathLike) -> pathlib.Path:
+        """Write to a `.npz` file (suffix added if missing); metadata as JSON text, no pickle.
+
+        **Returns:** the path written.
+        """
+        path = pathlib.Path(path)
+        if path.suffix != ".npz":
+            path = path.with_name(path.name + ".npz")
+        arrays = {
+            "dynsys_format": np.asarray(_FORMAT_VERSION),
+            "times": np.asarray(self.times),
+            "states": np.asarray(self.states),
+            "metadata": np.asarray(self.metadata_json),
+        }
+        if self.inputs is not None:
+            arrays["inputs"] = np.asarray(self.inputs)
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Trajectories:
+        """Read a file written by [`Trajectories.save`][] (dtypes and metadata preserved).
+
+        float64 files load as float32 when JAX runs in 32-bit mode.
+        """
+        path = pathlib.Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
+        with np.load(path, allow_pickle=False) as data:
+            missing = {"dynsys_format", "times", "states", "metadata"} - set(data.files)
+            if missing:
+                raise ValueError(
+                    f"`path` {str(path)!r} is not a dynsys Trajectories file "
+                    f"(missing {sorted(missing)})."
+                )
+            version = int(data["dynsys_format"])
+            if version > _FORMAT_VERSION:
+                raise ValueError(
+                    f"`path` {str(path)!r} has format version {version}; this dynsys reads "
+                    f"up to {_FORMAT_VERSION}."
+                )
+            times = jnp.asarray(data["times"])
+            states = jnp.asarray(data["states"])
+            inputs = jnp.asarray(data["inputs"]) if "inputs" in data.files else None
+            metadata = json.loads(str(data["metadata"]))
+        return cls(times, states, inputs, metadata)
+
+
+def _infer_dt(times: Any) -> float | None:
+    """The spacing of a uniform grid `times`, or None (non-uniform, traced or one sample)."""
+    if is_traced(times) or times.shape[0] < 2:
+        return None
+    t = np.asarray(times, dtype=np.float64)
+    d = np.diff(t)
+    step = (t[-1] - t[0]) / (t.shape[0] - 1)
+    eps = float(np.finfo(np.asarray(times).dtype).eps)
+    tol = 4 * eps * max(float(np.max(np.abs(t))), abs(step))
+    if np.all(np.abs(d - step) <= tol + 1e-9 * abs(step)):
+        return float(step)
+    return None
+
+
+def _check_float_dtype(dtype: Any, name: str) -> np.dtype:
+    """`dtype` as a numpy floating dtype available in the current JAX mode, else raise."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError as err:
+        raise TypeError(f"`{name}` must be a floating dtype, got {dtype!r}.") from err
+    if not np.issubdtype(dt, np.floating) and dt != jnp.bfloat16:
+        raise TypeError(f"`{name}` must be a floating dtype, got {dt}.")
+    if dt.itemsize == 8 and not jax.config.read("jax_enable_x64"):
+        raise ValueError(
+            f"`{name}`=float64 needs 64-bit JAX; enable it with "
+            "jax.config.update('jax_enable_x64', True) or ask for float32."
+        )
+    return dt
+
+
+def _to_json_value(value: Any, name: str) -> Any:
+    """Convert `value` (numbers, strings, lists, dicts, numpy/JAX arrays) to plain JSON types."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, jax.Array | np.ndarray):
+        if is_traced(value):
+            raise TypeError(f"`{name}` holds a traced array; metadata must be concrete values.")
+        return np.asarray(value).tolist()
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"`{name}` keys must be strings, got {k!r}.")
+            out[k] = _to_json_value(v, f"{name}[{k!r}]")
+        return out
+    if isinstance(value, list | tuple):
+        return [_to_json_value(v, f"{name}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(
+        f"`{name}` must hold JSON-serialisable values (numbers, strings, lists, dicts, arrays), "
+        f"got {type(value).__name__}."
+    )

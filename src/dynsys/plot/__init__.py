@@ -1,0 +1,3 @@
+"""Figures with matplotlib; never required for computation."""
+
+from ._attractor import plot_attractors as plot_attractors

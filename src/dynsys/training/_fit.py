@@ -1,0 +1,584 @@
+"""The fitting loop every model family calls: compiled step, history, guard, checkpoints."""
+
+from __future__ import annotations
+
+import pathlib
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._validation import check_int
+from ._checkpoint import has_tree, history_arrays, read_meta, read_tree, write_checkpoint
+from ._history import Record
+from ._nonfinite import describe_nonfinite, nonfinite_error
+from ._sharding import constrain_replicated, make_mesh, replicate, shard_batch
+from ._step import check_filter_spec, check_optimizer, make_guarded_step
+
+
+class FitResult(eqx.Module):
+    """What [`dynsys.training.fit`][] returns.
+
+    **Fields:**
+
+    - `model`: the selected model: the best one if `select="best"`, else the last one.
+    - `last_model`: the model after the last step (matches `opt_state` and `train_state`).
+    - `best_model`: the best evaluated model (`select="best"`; None with `select="last"` or
+      when no evaluation happened). With an ensemble and a per-member metric, each member is
+      taken from its own best evaluation.
+    - `opt_state`: the optax state after the last step.
+    - `train_state`: the carried training state after the last step.
+    - `history`: dict of per-step numpy arrays: `"step"` (0-based update index, shape
+      `(n,)`), `"loss"` (loss before that update; shape `(n,)`, or `(n, ensemble)`) and one
+      entry per metric returned by `loss_fn`. Steps undone by a rollback are not listed.
+    - `eval_history`: dict of per-evaluation numpy arrays: `"step"` (number of steps done
+      when evaluated) and one entry per key returned by `eval_fn`.
+    - `steps`: number of steps done in total (including those before a resume).
+    - `best_step`, `best_value`: step and value of the best evaluation (`select="best"`,
+      arrays for per-member ensemble metrics), else None.
+    - `rollbacks`: tuple of `(step, quantity)` for each non-finite step that was rolled back.
+    - `wall_time`: seconds spent in this call's loop (compilation included).
+    - `steps_per_second`: steps done in this call divided by `wall_time`.
+    """
+
+    model: Any
+    last_model: Any
+    best_model: Any
+    opt_state: Any
+    train_state: Any
+    history: dict
+    eval_history: dict
+    steps: int
+    best_step: Any
+    best_value: Any
+    rollbacks: tuple
+    wall_time: float
+    steps_per_second: float
+
+
+class _Pending(NamedTuple):
+    """One dispatched step whose results the host has not looked at yet."""
+
+    index: int
+    loss: Any
+    metrics: Any
+    ok: Any
+    state: tuple
+
+
+def _check_key(key: Any) -> None:
+    ok = isinstance(key, jax.Array) and (
+        jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+        or (key.dtype == jnp.uint32 and key.ndim == 1)
+    )
+    if not ok:
+        raise TypeError(
+            "`key` must be a jax.random key, e.g. jax.random.key(0) or jax.random.PRNGKey(0); "
+            f"got {type(key).__name__}."
+        )
+
+
+def _key_data(key: Any) -> np.ndarray:
+    if jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return np.asarray(jax.random.key_data(key))
+    return np.asarray(key)
+
+
+def _strong(tree: Any) -> Any:
+    """Drop weak types, so that the outputs of the first step match its inputs (no retrace)."""
+
+    def fix(x):
+        if isinstance(x, jax.Array) and x.weak_type:
+            return x.astype(x.dtype)
+        return x
+
+    return jax.tree_util.tree_map(fix, tree)
+
+
+@jax.jit
+def _step_keys(key, index):
+    step_key = jax.random.fold_in(key, index)
+    keys = jax.random.split(step_key)
+    return keys[0], keys[1]
+
+
+def _where_members(mask: np.ndarray, new: Any, old: Any) -> Any:
+    """Per-member choice between two ensemble pytrees (`mask` True: take from `new`)."""
+    if mask.ndim == 0:
+        return new if bool(mask) else old
+    new_arrays, static = eqx.partition(new, eqx.is_array)
+    old_arrays = eqx.filter(old, eqx.is_array)
+    m = jnp.asarray(mask)
+
+    def pick(x, y):
+        if x.shape[: m.ndim] != m.shape:
+            return x
+        return jnp.where(m.reshape(m.shape + (1,) * (x.ndim - m.ndim)), x, y)
+
+    return eqx.combine(jax.tree_util.tree_map(pick, new_arrays, old_arrays), static)
+
+
+def fit(
+    model: Any,
+    loss_fn: Callable,
+    batches: Callable[[int, Any], Any] | Iterator,
+    *,
+    optimizer: Any,
+    n_steps: int,
+    key: Any,
+    has_aux: bool = False,
+    train_state: Any = None,
+    opt_state: Any = None,
+    filter_spec: Any = eqx.is_inexact_array,
+    eval_fn: Callable[[Any], Mapping[str, Any]] | None = None,
+    eval_every: int | None = None,
+    select: str = "last",
+    best_metric: str | None = None,
+    best_mode: str = "min",
+    checkpoint_dir: str | pathlib.Path | None = None,
+    checkpoint_every: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    check_every: int = 1,
+    on_nonfinite: str = "raise",
+    max_rollbacks: int = 3,
+    rollback_lr_factor: float | None = 0.5,
+    devices: Any = None,
+    ensemble: int | None = None,
+    shared_batch: bool = True,
+) -> FitResult:
+    """Train `model` on `loss_fn` with an optax optimizer: the one fitting loop of dynsys.
+
+    Each step draws a batch, then runs one compiled update (built by
+    [`dynsys.training.make_step`][], compiled once with `eqx.filter_jit`). The keys are
+    derived from the step index, `batch_key, loss_key = jax.random.split(
+    jax.random.fold_in(key, step))`, so that a run is a deterministic function of its inputs
+    and a resumed run continues bit for bit. Around the step the loop keeps a history,
+    shows a tqdm bar (loss, steps/s), evaluates, selects the best model, writes checkpoints
+    and guards against non-finite values.
+
+    **Arguments:**
+
+    - `model`: the model, any pytree (an `eqx.Module`). With `ensemble=E`, a stacked
+      ensemble (every trainable array has a leading axis of length E, e.g. made with
+      `eqx.filter_vmap(make_model)(jax.random.split(key, E))`).
+    - `loss_fn`: `loss_fn(model, batch, key) -> loss` (scalar), or with `has_aux=True`
+      `loss_fn(model, batch, train_state, key) -> (loss, (train_state, metrics))` (see
+      `make_step`). For an ensemble it is written for one member.
+    - `batches`: `batch_fn(step, key) -> batch`, a function of the 0-based step index and a
+      key; it must be deterministic in its inputs for resume to be exact. Alternatively an
+      iterator yielding batches; then resuming does not fast-forward it (pass an iterator
+      positioned at the checkpoint's step). Batch leaves should be arrays (Python numbers
+      are compile-time constants and would trigger recompilation when they change).
+    - `optimizer`: an optax `GradientTransformation`, e.g. `optax.adam(1e-3)` or with a
+      schedule from [`dynsys.training.exponential_decay_per_epoch`][].
+    - `n_steps`: total number of steps, >= 1 (a resumed run continues up to it).
+    - `key`: PRNG key of the run.
+    - `has_aux`: the `loss_fn` convention, as for `make_step`.
+    - `train_state`: initial carried training state (`has_aux=True`); its array leaves are
+      traced, other leaves are compile-time constants. Ensemble: arrays with a member axis.
+    - `opt_state`: initial optimiser state; default `optimizer.init` of the trainable part
+      (vmapped over the members for an ensemble).
+    - `filter_spec`: which leaves to train (as for `eqx.partition`).
+    - `eval_fn`: `eval_fn(model) -> dict` of scalars (or per-member arrays for an
+      ensemble), called on the model after every `eval_every` steps, recorded in
+      `eval_history`. It runs in Python between steps; jit it yourself if it is costly.
+    - `eval_every`: evaluation interval in steps (needs `eval_fn`); None: only after the
+      last step. Evaluations happen at multiples of `eval_every` only (so that a resumed run
+      evaluates exactly where the uninterrupted one does); make `n_steps` a multiple of it
+      for the final model to be a candidate for `select="best"`.
+    - `select`: `"last"` returns the final model; `"best"` the evaluated model with the best
+      `best_metric` (needs `eval_fn`).
+    - `best_metric`: key of the `eval_fn` dict to select on; may be omitted when the dict
+      has one key.
+    - `best_mode`: `"min"` (default) or `"max"`.
+    - `checkpoint_dir`: folder for checkpoints: `last` (every `checkpoint_every` steps and
+      at the end) and, with `select="best"`, `best`. Read them with
+      [`dynsys.training.load_checkpoint`][].
+    - `checkpoint_every`: checkpoint interval in steps (needs `checkpoint_dir`); None: only
+      at the end.
+    - `resume`: continue from `checkpoint_dir/last` if it exists (else start afresh). The
+      continuation is bit for bit the uninterrupted run, given the same arguments.
+    - `progress`: show the tqdm progress bar.
+    - `check_every`: how often (in steps) the host waits for the device to check the loss
+      and the finiteness flag and to update history and bar. 1 checks every step; larger
+      values let the device run ahead, at the cost of keeping that many states in memory.
+    - `on_nonfinite`: `"raise"` stops with a [`dynsys.training.NonFiniteError`][] naming the
+      step and the quantity; `"rollback"` restores the state before the failing step, skips
+      that batch, multiplies the learning rate by `rollback_lr_factor` and continues.
+    - `max_rollbacks`: rollbacks allowed before raising anyway, >= 0.
+    - `rollback_lr_factor`: factor in (0, 1] applied to every update after a rollback (it
+      scales the optax updates, which equals scaling the learning rate for any optimizer);
+      None keeps the rate.
+    - `devices`: None (default device), `"all"` (every visible device) or a list of devices:
+      data-parallel training on a 1-D mesh, the leading batch axis split over the devices
+      (its length must be divisible by their number), model and states replicated.
+    - `ensemble`: number E of ensemble members trained at once with `jax.vmap` (None: a
+      single model). Losses and metrics get a trailing member axis in the history; one
+      non-finite member stops (or rolls back) the whole ensemble.
+    - `shared_batch`: with an ensemble, every member sees the same batch (True) or the batch
+      has a leading member axis (False).
+
+    **Returns:**
+
+    A [`dynsys.training.FitResult`][].
+
+    **Example:**
+
+    ```python
+    def batch_fn(step, key):
+        idx = jax.random.choice(key, len(xs), (32,))
+        return xs[idx], ys[idx]
+
+    def loss_fn(model, batch, key):
+        x, y = batch
+        return jnp.mean((jax.vmap(model)(x) - y) ** 2)
+
+    result = fit(model, loss_fn, batch_fn, optimizer=optax.adam(1e-3), n_steps=1000,
+                 key=jax.random.key(0))
+    model = result.model
+    ```
+    """
+    # -- validation at the boundary ---------------------------------------------------------
+    if not callable(loss_fn):
+        raise TypeError(f"`loss_fn` must be callable, got {type(loss_fn).__name__}.")
+    if callable(batches):
+        batch_fn, batch_iter = batches, None
+    elif isinstance(batches, Iterator):
+        batch_fn, batch_iter = None, batches
+    else:
+        raise TypeError(
+            "`batches` must be a function batch_fn(step, key) -> batch or an iterator of "
+            f"batches, got {type(batches).__name__} (for one fixed batch use "
+            "`lambda step, key: batch`)."
+        )
+    check_optimizer(optimizer)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    _check_key(key)
+    if not isinstance(has_aux, bool):
+        raise TypeError(f"`has_aux` must be True or False, got {has_aux!r}.")
+    check_filter_spec(filter_spec)
+    if select not in ("last", "best"):
+        raise ValueError(f"`select` must be 'last' or 'best', got {select!r}.")
+    if best_mode not in ("min", "max"):
+        raise ValueError(f"`best_mode` must be 'min' or 'max', got {best_mode!r}.")
+    if on_nonfinite not in ("raise", "rollback"):
+        raise ValueError(f"`on_nonfinite` must be 'raise' or 'rollback', got {on_nonfinite!r}.")
+    if eval_fn is not None and not callable(eval_fn):
+        raise TypeError(f"`eval_fn` must be callable or None, got {type(eval_fn).__name__}.")
+    if eval_every is not None:
+        eval_every = check_int(eval_every, "eval_every", minimum=1)
+        if eval_fn is None:
+            raise ValueError("`eval_every` was given without `eval_fn`; pass an eval_fn(model).")
+    if select == "best" and eval_fn is None:
+        raise ValueError("`select='best'` needs `eval_fn` to rank models; pass an eval_fn(model).")
+    if best_metric is not None and not isinstance(best_metric, str):
+        raise TypeError(f"`best_metric` must be a string or None, got {best_metric!r}.")
+    if checkpoint_every is not None:
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+        if checkpoint_dir is None:
+            raise ValueError("`checkpoint_every` was given without `checkpoint_dir`.")
+    if resume and checkpoint_dir is None:
+        raise ValueError("`resume=True` needs `checkpoint_dir` (where `last` is read from).")
+    check_every = check_int(check_every, "check_every", minimum=1)
+    max_rollbacks = check_int(max_rollbacks, "max_rollbacks", minimum=0)
+    if rollback_lr_factor is not None:
+        factor = float(rollback_lr_factor)
+        if not 0.0 < factor <= 1.0:
+            raise ValueError(
+                f"`rollback_lr_factor` must lie in (0, 1] or be None, got {rollback_lr_factor!r}."
+            )
+    if not isinstance(progress, bool):
+        raise TypeError(f"`progress` must be True or False, got {progress!r}.")
+    if ensemble is not None:
+        ensemble = check_int(ensemble, "ensemble", minimum=1)
+    mesh = make_mesh(devices)
+
+    params = eqx.filter(model, filter_spec)
+    param_leaves = jax.tree_util.tree_leaves(params)
+    if not param_leaves:
+        raise ValueError(
+            "`model` has no trainable arrays under `filter_spec` (nothing to optimise)."
+        )
+    if ensemble is not None:
+        for leaf in param_leaves:
+            if jnp.ndim(leaf) == 0 or jnp.shape(leaf)[0] != ensemble:
+                raise ValueError(
+                    f"`model`: with ensemble={ensemble} every trainable array needs a leading "
+                    f"member axis of length {ensemble}, got an array of shape "
+                    f"{tuple(jnp.shape(leaf))}."
+                )
+
+    # -- the compiled step ------------------------------------------------------------------
+    step_fn = make_guarded_step(loss_fn, optimizer, has_aux=has_aux, filter_spec=filter_spec)
+    if ensemble is not None:
+        batch_axis = None if shared_batch else 0
+        step_fn = eqx.filter_vmap(step_fn, in_axes=(0, 0, 0, batch_axis, 0, None))
+
+    @eqx.filter_jit
+    def train_step(model, opt_state, train_state, batch, loss_key, update_scale):
+        if ensemble is not None:
+            loss_key = jax.random.split(loss_key, ensemble)
+        model, opt_state, train_state, loss, metrics, ok = step_fn(
+            model, opt_state, train_state, batch, loss_key, update_scale
+        )
+        model, opt_state, train_state = constrain_replicated((model, opt_state, train_state), mesh)
+        return model, opt_state, train_state, loss, metrics, ok
+
+    if opt_state is None:
+        init = optimizer.init if ensemble is None else eqx.filter_vmap(optimizer.init)
+        with jax.numpy_dtype_promotion("standard"):
+            opt_state = init(params)
+
+    # -- state of the run, possibly restored -------------------------------------------------
+    history = Record("`loss_fn` metrics")
+    evals = Record("`eval_fn`")
+    start = 0
+    update_scale = 1.0
+    rollbacks: list[tuple[int, str]] = []
+    best_model, best_value, best_step = None, None, None
+    ckpt_dir = None if checkpoint_dir is None else pathlib.Path(checkpoint_dir)
+    if resume and (ckpt_dir / "last" / "meta.json").is_file():
+        last = ckpt_dir / "last"
+        meta, arrays = read_meta(last)
+        if "key" in arrays and not np.array_equal(arrays["key"], _key_data(key)):
+            raise ValueError(
+                f"`key` differs from the key of the checkpoint in {str(last)!r}; resume with "
+                "the same key to continue the same run."
+            )
+        if has_tree(last, "train_state") != (train_state is not None):
+            raise ValueError(
+                f"`train_state`: the checkpoint in {str(last)!r} "
+                f"{'holds' if has_tree(last, 'train_state') else 'holds no'} training state, "
+                f"but train_state={'None' if train_state is None else 'a pytree'} was given."
+            )
+        template = model
+        model = read_tree(last, "model", model, "model")
+        opt_state = read_tree(last, "opt_state", opt_state, "opt_state")
+        if train_state is not None:
+            train_state = read_tree(last, "train_state", train_state, "train_state")
+        start = int(meta["step"])
+        if start > n_steps:
+            raise ValueError(
+                f"`n_steps`={n_steps} is smaller than the step {start} of the checkpoint in "
+                f"{str(last)!r}; n_steps counts all steps, including those before the resume."
+            )
+        info = meta["metadata"].get("fit", {})
+        update_scale = float(info.get("update_scale", 1.0))
+        rollbacks = [(int(s), str(q)) for s, q in info.get("rollbacks", [])]
+        history.extend_from({k[8:]: v for k, v in arrays.items() if k.startswith("history:")})
+        evals.extend_from({k[5:]: v for k, v in arrays.items() if k.startswith("eval:")})
+        if select == "best" and has_tree(last, "best_model"):
+            best_model = read_tree(last, "best_model", template, "model")
+            best_value = arrays["fit:best_value"]
+            best_step = arrays["fit:best_step"]
+
+    model, opt_state, train_state = _strong(replicate((model, opt_state, train_state), mesh))
+    if best_model is not None:
+        best_model = replicate(best_model, mesh)
+
+    last_eval = evals.steps[-1] if len(evals) else None
+    last_ckpt = start if start > 0 and ckpt_dir is not None else None
+    best_dirty = False
+
+    def evaluate(step_count, current):
+        nonlocal best_model, best_value, best_step, best_metric, best_dirty
+        values = eval_fn(current)
+        if not isinstance(values, Mapping):
+            raise TypeError(
+                f"`eval_fn` must return a dict of named scalars, got {type(values).__name__}."
+            )
+        values = {str(k): np.asarray(jax.device_get(v), dtype=float) for k, v in values.items()}
+        evals.append(step_count, values)
+        if select != "best":
+            return
+        if best_metric is None:
+            if len(values) != 1:
+                raise ValueError(
+                    f"`best_metric` must name one of the eval_fn keys {sorted(values)} when "
+                    "eval_fn returns several."
+                )
+            best_metric = next(iter(values))
+        if best_metric not in values:
+            raise ValueError(
+                f"`best_metric`={best_metric!r} is not among the eval_fn keys {sorted(values)}."
+            )
+        value = values[best_metric]
+        if best_model is None:
+            best_model = current
+            best_value, best_step = value, np.full(value.shape, step_count)
+            best_dirty = True
+            return
+        better = value < best_value if best_mode == "min" else value > best_value
+        improved = np.asarray(better | (np.isnan(best_value) & ~np.isnan(value)))
+        if np.any(improved):
+            best_model = _where_members(improved, current, best_model)
+            best_value = np.where(improved, value, best_value)
+            best_step = np.where(improved, step_count, best_step)
+            best_dirty = True
+
+    def checkpoint(step_count):
+        nonlocal best_dirty
+        arrays = history_arrays(history.as_dict(), evals.as_dict())
+        trees = {"model": model, "opt_state": opt_state, "train_state": train_state}
+        info = {
+            "update_scale": update_scale,
+            "rollbacks": [[s, q] for s, q in rollbacks],
+            "select": select,
+            "best_metric": best_metric,
+            "best_mode": best_mode,
+        }
+        if select == "best" and best_model is not None:
+            trees["best_model"] = best_model
+            arrays["fit:best_value"] = best_value
+            arrays["fit:best_step"] = best_step
+        write_checkpoint(
+            ckpt_dir / "last",
+            trees,
+            step=step_count,
+            key=key,
+            arrays=arrays,
+            metadata={"fit": info},
+        )
+        if select == "best" and best_model is not None and best_dirty:
+            write_checkpoint(
+                ckpt_dir / "best",
+                {"model": best_model},
+                step=int(np.max(best_step)),
+                key=key,
+                arrays={"fit:best_value": best_value, "fit:best_step": best_step},
+                metadata={"fit": info},
+            )
+            best_dirty = False
+
+    def eval_due(s):
+        if eval_fn is None or last_eval == s:
+            return False
+        return s == n_steps if eval_every is None else s % eval_every == 0
+
+    def ckpt_due(s):
+        return (
+            ckpt_dir is not None
+            and last_ckpt != s
+            and (s == n_steps or (checkpoint_every is not None and s % checkpoint_every == 0))
+        )
+
+    # -- the loop -----------------------------------------------------------------------------
+    scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
+    last_good = (model, opt_state, train_state)
+    pending: list[_Pending] = []
+    bar = tqdm(
+        total=n_steps,
+        initial=start,
+        disable=not progress,
+        unit="step",
+        dynamic_ncols=True,
+        desc="fit",
+    )
+    t0 = time.perf_counter()
+    i = start
+    try:
+        while i < n_steps:
+            batch_key, loss_key = _step_keys(key, i)
+            if batch_iter is None:
+                batch = batch_fn(i, batch_key)
+            else:
+                try:
+                    batch = next(batch_iter)
+                except StopIteration:
+                    raise ValueError(
+                        f"`batches`: the iterator ran out at step {i}, before n_steps={n_steps}."
+                    ) from None
+            batch = shard_batch(batch, mesh)
+            model, opt_state, train_state, loss, metrics, ok = train_step(
+                model, opt_state, train_state, batch, loss_key, scale_array
+            )
+            pending.append(_Pending(i, loss, metrics, ok, (model, opt_state, train_state)))
+            i += 1
+            if not (i % check_every == 0 or i == n_steps or eval_due(i) or ckpt_due(i)):
+                continue
+
+            # The host looks at the dispatched steps: record them, or find the first bad one.
+            losses, metric_rows, oks = jax.device_get(
+                ([p.loss for p in pending], [p.metrics for p in pending], [p.ok for p in pending])
+            )
+            window_start = pending[0].index
+            bad = next((j for j, flag in enumerate(oks) if not np.all(flag)), None)
+            n_good = len(pending) if bad is None else bad
+            for j in range(n_good):
+                for reserved in ("loss", "step"):
+                    if reserved in metric_rows[j]:
+                        raise ValueError(
+                            f"`loss_fn` returned a metric named {reserved!r}; that name is "
+                            "reserved for the history, rename it."
+                        )
+                history.append(pending[j].index, {"loss": losses[j], **metric_rows[j]})
+            if n_good:
+                last_good = pending[n_good - 1].state
+            if bad is not None:
+                failed = pending[bad]
+                quantity = describe_nonfinite(losses[bad], failed.state[0], failed.state[2])
+                if on_nonfinite == "raise" or len(rollbacks) >= max_rollbacks:
+                    raise nonfinite_error(
+                        failed.index,
+                        quantity,
+                        n_rollbacks=len(rollbacks),
+                        last_good_model=last_good[0],
+                    )
+                rollbacks.append((failed.index, quantity))
+                model, opt_state, train_state = last_good
+                if rollback_lr_factor is not None:
+                    update_scale *= float(rollback_lr_factor)
+                    scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
+                i = failed.index + 1
+            pending = []
+            bar.update(i - window_start)
+            if n_good:
+                postfix = {"loss": f"{float(np.mean(losses[n_good - 1])):.4g}"}
+                if rollbacks:
+                    postfix["rollbacks"] = len(rollbacks)
+                bar.set_postfix(postfix, refresh=False)
+            if eval_due(i):
+                evaluate(i, model)
+                last_eval = i
+            if ckpt_due(i):
+                checkpoint(i)
+                last_ckpt = i
+        # A resumed run that was already complete, or a rollback on the last step, ends here
+        # without having passed the final evaluation and checkpoint.
+        if eval_due(i):
+            evaluate(i, model)
+            last_eval = i
+        if ckpt_due(i):
+            checkpoint(i)
+            last_ckpt = i
+    finally:
+        bar.close()
+    wall = time.perf_counter() - t0
+
+    selected = best_model if (select == "best" and best_model is not None) else model
+    if best_value is not None:
+        if np.ndim(best_value) == 0:
+            best_value, best_step = float(best_value), int(best_step)
+        else:
+            best_value, best_step = np.asarray(best_value), np.asarray(best_step, dtype=np.int64)
+    return FitResult(
+        model=selected,
+        last_model=model,
+        best_model=best_model if select == "best" else None,
+        opt_state=opt_state,
+        train_state=train_state,
+        history=history.as_dict(),
+        eval_history=evals.as_dict(),
+        steps=i,
+        best_step=best_step,
+        best_value=best_value,
+        rollbacks=tuple(rollbacks),
+        wall_time=wall,
+        steps_per_second=(i - start) / wall if wall > 0 else float("nan"),
+    )

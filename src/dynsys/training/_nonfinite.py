@@ -1,0 +1,104 @@
+"""The non-finite guard: a cheap in-step finiteness flag and a clear error naming the step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+_HINT = (
+    "Try a lower learning rate, gradient clipping (e.g. optax.chain("
+    "optax.clip_by_global_norm(1.0), optimizer)), stronger teacher forcing, or check the data "
+    "for NaN/inf"
+)
+
+
+class NonFiniteError(FloatingPointError):
+    """Training produced a NaN or infinite loss, parameter or training-state value.
+
+    Raised by [`dynsys.training.fit`][] instead of returning a silently broken model. The
+    message names the step (0-based index of the update), the quantity that went non-finite
+    (`"loss"`, or the leaf path of the parameter or training-state entry) and gives hints.
+
+    **Attributes:**
+
+    - `step`: 0-based index of the failing update.
+    - `quantity`: what went non-finite, e.g. `"loss"` or `"parameters .W, .b"`.
+    - `last_good_model`: the model before the failing update (None if unknown).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        step: int,
+        quantity: str,
+        last_good_model: Any = None,
+    ):
+        super().__init__(message)
+        self.step = step
+        self.quantity = quantity
+        self.last_good_model = last_good_model
+
+
+def all_finite(tree: Any, batch_ndim: int = 0) -> jax.Array:
+    """Boolean: every entry of every inexact array leaf of `tree` is finite (traceable).
+
+    With `batch_ndim > 0` the reduction keeps that many leading axes (per ensemble member).
+    """
+    leaves = jax.tree_util.tree_leaves(eqx.filter(tree, eqx.is_inexact_array))
+    ok = jnp.ones((), dtype=bool)
+    for leaf in leaves:
+        axes = tuple(range(batch_ndim, leaf.ndim))
+        ok = ok & jnp.all(jnp.isfinite(leaf), axis=axes)
+    return ok
+
+
+def nonfinite_paths(tree: Any, prefix: str = "") -> list[str]:
+    """Leaf paths (as `jax.tree_util.keystr`) of inexact array leaves holding NaN or inf."""
+    arrays = eqx.filter(tree, eqx.is_inexact_array)
+    bad = []
+    for path, leaf in jax.tree_util.tree_flatten_with_path(arrays)[0]:
+        if not np.all(np.isfinite(np.asarray(leaf))):
+            bad.append(prefix + jax.tree_util.keystr(path))
+    return bad
+
+
+def describe_nonfinite(loss: Any, model: Any, train_state: Any) -> str:
+    """Name the quantity that went non-finite after one step (host-side, only on failure)."""
+    loss = np.asarray(loss)
+    if not np.all(np.isfinite(loss)):
+        if loss.ndim == 0:
+            return f"loss (value {loss.item()!r})"
+        members = np.flatnonzero(~np.isfinite(loss)).tolist()
+        return f"loss (ensemble members {members})"
+    params = nonfinite_paths(model, "model")
+    if params:
+        return "parameters " + ", ".join(params)
+    state = nonfinite_paths(train_state, "train_state")
+    if state:
+        return "training state " + ", ".join(state)
+    return "an unidentified value"
+
+
+def nonfinite_error(
+    step: int,
+    quantity: str,
+    *,
+    n_rollbacks: int = 0,
+    last_good_model: Any = None,
+) -> NonFiniteError:
+    """Build the `NonFiniteError` for a failure at `step`."""
+    if n_rollbacks:
+        after = f" after {n_rollbacks} rollback(s), the most allowed"
+        tail = "; or allow more with fit(..., max_rollbacks=...)."
+    else:
+        after = ""
+        tail = "; fit(..., on_nonfinite='rollback') restores the last good state and continues."
+    message = (
+        f"Training became non-finite at step {step} (0-based){after}: {quantity}. {_HINT}{tail}"
+    )
+    return NonFiniteError(message, step=step, quantity=quantity, last_good_model=last_good_model)

@@ -1,0 +1,328 @@
+"""The fitting loop: convergence, one compilation, evaluation and best selection, guard,
+rollback, resume bit for bit, ensembles, bad input."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from dynsys.training import FitResult, NonFiniteError, fit
+
+
+class Linear(eqx.Module):
+    w: jax.Array
+    b: jax.Array
+
+    def __call__(self, x):
+        return x @ self.w + self.b
+
+
+class Scalar(eqx.Module):
+    w: jax.Array
+
+
+_RNG = np.random.default_rng(0)
+X = jnp.asarray(_RNG.normal(size=(32, 2)))
+Y = X @ jnp.array([2.0, -1.0]) + 0.5 + 0.1 * jnp.asarray(_RNG.normal(size=32))
+
+
+def _linear():
+    return Linear(jnp.zeros(2, dtype=jnp.float64), jnp.zeros((), dtype=jnp.float64))
+
+
+def _mse(model, batch, key):
+    x, y = batch
+    return jnp.mean((jax.vmap(model)(x) - y) ** 2)
+
+
+def _random_batches(step, key):
+    idx = jax.random.choice(key, X.shape[0], (8,))
+    return X[idx], Y[idx]
+
+
+def _full_batch(step, key):
+    return X, Y
+
+
+def _quadratic(model, target, key):
+    """(w - target)**2: SGD with lr 0.1 gives w_k = target * (1 - 0.8**k) from w_0 = 0."""
+    return jnp.sum((model.w - target) ** 2)
+
+
+def test_fit_recovers_least_squares_and_fills_history():
+    result = fit(
+        _linear(), _mse, _full_batch, optimizer=optax.sgd(0.3), n_steps=300,
+        key=jax.random.key(0), progress=False,
+    )  # fmt: skip
+    assert isinstance(result, FitResult)
+    A = np.concatenate([np.asarray(X), np.ones((32, 1))], axis=1)
+    coef = np.linalg.lstsq(A, np.asarray(Y), rcond=None)[0]
+    np.testing.assert_allclose(np.asarray(result.model.w), coef[:2], atol=1e-10)
+    np.testing.assert_allclose(np.asarray(result.model.b), coef[2], atol=1e-10)
+    np.testing.assert_array_equal(result.history["step"], np.arange(300))
+    assert result.history["loss"].shape == (300,)
+    assert result.history["loss"][-1] < 1e-2 * result.history["loss"][0]
+    assert result.steps == 300 and result.steps_per_second > 0
+    assert result.last_model is result.model and result.best_model is None
+
+
+def test_step_is_traced_once_and_progress_bar_shows_loss(capsys):
+    traces = []
+
+    def loss_fn(model, batch, train_state, key):
+        traces.append(1)
+        alpha, count = train_state
+        loss = _mse(model, batch, key)
+        return loss, ((alpha * 0.9, count + 1), {"mse": loss})
+
+    state = (jnp.asarray(1.0), jnp.asarray(0))  # weak-typed on purpose
+    result = fit(
+        _linear(), loss_fn, _random_batches, optimizer=optax.adam(0.05), n_steps=12,
+        key=jax.random.key(0), has_aux=True, train_state=state,
+    )  # fmt: skip
+    assert len(traces) == 1
+    assert int(result.train_state[1]) == 12
+    np.testing.assert_allclose(np.asarray(result.train_state[0]), 0.9**12, rtol=1e-12)
+    np.testing.assert_allclose(result.history["mse"], result.history["loss"], rtol=1e-15)
+    err = capsys.readouterr().err
+    assert "loss=" in err and "step/s" in err and "12/12" in err
+
+
+def test_eval_and_best_selection_pick_the_known_best_step():
+    def eval_fn(model):
+        return {"distance": jnp.abs(model.w - 1.0), "w": model.w}
+
+    target = jnp.asarray(2.0, dtype=jnp.float64)
+    result = fit(
+        Scalar(jnp.zeros((), dtype=jnp.float64)), _quadratic, lambda i, k: target,
+        optimizer=optax.sgd(0.1), n_steps=8, key=jax.random.key(0), eval_fn=eval_fn,
+        eval_every=1, select="best", best_metric="distance", progress=False,
+    )  # fmt: skip
+    w_k = 2.0 * (1.0 - 0.8 ** np.arange(1, 9))
+    np.testing.assert_array_equal(result.eval_history["step"], np.arange(1, 9))
+    np.testing.assert_allclose(result.eval_history["w"], w_k, rtol=1e-13)
+    assert result.best_step == 3
+    np.testing.assert_allclose(result.best_value, abs(w_k[2] - 1.0), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(result.model.w), w_k[2], rtol=1e-13)
+    np.testing.assert_allclose(np.asarray(result.last_model.w), w_k[-1], rtol=1e-13)
+
+
+def test_ensemble_fit_equals_separate_fits_and_selects_best_per_member():
+    targets = jnp.asarray([2.0, 4.0], dtype=jnp.float64)
+
+    def loss_fn(model, target, key):
+        return _quadratic(model, target, key)
+
+    def eval_fn(model):
+        return {"distance": jnp.abs(model.w - 1.0)}
+
+    models = Scalar(jnp.zeros(2, dtype=jnp.float64))
+    result = fit(
+        models, loss_fn, lambda i, k: targets, optimizer=optax.sgd(0.1), n_steps=6,
+        key=jax.random.key(0), ensemble=2, shared_batch=False, eval_fn=eval_fn, eval_every=1,
+        select="best", progress=False,
+    )  # fmt: skip
+    assert result.history["loss"].shape == (6, 2)
+    for m, t in enumerate((2.0, 4.0)):
+        single = fit(
+            Scalar(jnp.zeros((), dtype=jnp.float64)), loss_fn,
+            lambda i, k, t=t: jnp.asarray(t, dtype=jnp.float64), optimizer=optax.sgd(0.1),
+            n_steps=6, key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+        np.testing.assert_allclose(
+            np.asarray(result.last_model.w[m]), np.asarray(single.model.w), rtol=1e-13
+        )
+    # Member 0 (target 2) is closest to 1 after 3 steps, member 1 (target 4) after 1 step.
+    np.testing.assert_array_equal(result.best_step, [3, 1])
+    np.testing.assert_allclose(
+        np.asarray(result.model.w), [2.0 * (1 - 0.8**3), 4.0 * (1 - 0.8)], rtol=1e-13
+    )
+
+
+def test_nonfinite_loss_raises_naming_the_step():
+    def batches(step, key):
+        return (X.at[0, 0].set(jnp.nan), Y) if step == 7 else (X, Y)
+
+    with pytest.raises(NonFiniteError, match=r"step 7 .*loss") as info:
+        fit(
+            _linear(), _mse, batches, optimizer=optax.adam(0.01), n_steps=20,
+            key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+    assert info.value.step == 7 and isinstance(info.value, FloatingPointError)
+    assert "learning rate" in str(info.value)
+    assert np.all(np.isfinite(np.asarray(info.value.last_good_model.w)))
+
+
+def test_nonfinite_parameter_is_named_by_its_leaf_path():
+    def loss_fn(model, batch, key):
+        return jnp.sqrt(jnp.sum(model.w**2)) + jnp.sum(model.b**2)  # gradient NaN at w = 0
+
+    with pytest.raises(NonFiniteError, match=r"step 0 .*model\.w") as info:
+        fit(
+            _linear(), loss_fn, _full_batch, optimizer=optax.sgd(0.1), n_steps=3,
+            key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+    assert "model.b" not in info.value.quantity
+
+
+def test_rollback_skips_bad_batches_and_halves_the_learning_rate():
+    bad_steps = (3, 6)
+    target = jnp.asarray(2.0, dtype=jnp.float64)
+
+    def batches(step, key):
+        return jnp.asarray(jnp.nan, dtype=jnp.float64) if step in bad_steps else target
+
+    def run(**kwargs):
+        return fit(
+            Scalar(jnp.zeros((), dtype=jnp.float64)), _quadratic, batches,
+            optimizer=optax.sgd(0.1), n_steps=10, key=jax.random.key(0), progress=False,
+            on_nonfinite="rollback", **kwargs,
+        )  # fmt: skip
+
+    result = run(max_rollbacks=2)
+    assert [s for s, _ in result.rollbacks] == [3, 6]
+    assert "loss" in result.rollbacks[0][1]
+    np.testing.assert_array_equal(result.history["step"], [0, 1, 2, 4, 5, 7, 8, 9])
+    # Reference: steps 0-2 at lr 0.1, 4-5 at 0.05, 7-9 at 0.025; SGD w <- w - lr * 2 (w - 2).
+    w = 0.0
+    for lr in [0.1] * 3 + [0.05] * 2 + [0.025] * 3:
+        w -= lr * 2.0 * (w - 2.0)
+    np.testing.assert_allclose(np.asarray(result.model.w), w, rtol=1e-13)
+    assert result.steps == 10
+    # Checking every 4 steps finds the same first bad step and gives the same run.
+    batched = run(max_rollbacks=2, check_every=4)
+    np.testing.assert_array_equal(np.asarray(batched.model.w), np.asarray(result.model.w))
+    with pytest.raises(NonFiniteError, match=r"step 6 .*after 1 rollback"):
+        run(max_rollbacks=1)
+
+
+def test_resume_continues_bit_for_bit(tmp_path):
+    def loss_fn(model, batch, train_state, key):
+        xb, yb = batch
+        noise = 0.05 * jax.random.normal(key, yb.shape, dtype=yb.dtype)
+        loss = jnp.mean((jax.vmap(model)(xb) - yb - noise) ** 2)
+        alpha = jax.lax.stop_gradient(0.9 * train_state + 0.1 * loss)
+        return loss, (alpha, {"alpha": alpha})
+
+    def eval_fn(model):
+        return {"val": _mse(model, (X, Y), None)}
+
+    kwargs = dict(
+        optimizer=optax.adam(0.05), key=jax.random.key(3), has_aux=True,
+        train_state=jnp.asarray(1.0, dtype=jnp.float64), eval_fn=eval_fn, eval_every=4,
+        select="best", progress=False,
+    )  # fmt: skip
+    straight = fit(_linear(), loss_fn, _random_batches, n_steps=20, **kwargs)
+    first = fit(
+        _linear(), loss_fn, _random_batches, n_steps=10, checkpoint_dir=tmp_path,
+        checkpoint_every=5, **kwargs,
+    )  # fmt: skip
+    assert (tmp_path / "last" / "meta.json").is_file() and (tmp_path / "best").is_dir()
+    resumed = fit(
+        _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path, resume=True,
+        **kwargs,
+    )  # fmt: skip
+    assert first.steps == 10 and resumed.steps == 20
+    for a, b in [
+        (straight.last_model.w, resumed.last_model.w),
+        (straight.last_model.b, resumed.last_model.b),
+        (straight.model.w, resumed.model.w),
+        (straight.train_state, resumed.train_state),
+    ]:
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for a, b in zip(jax.tree.leaves(straight.opt_state), jax.tree.leaves(resumed.opt_state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    for name in ("step", "loss", "alpha"):
+        np.testing.assert_array_equal(straight.history[name], resumed.history[name])
+    np.testing.assert_array_equal(straight.eval_history["val"], resumed.eval_history["val"])
+    assert straight.best_step == resumed.best_step
+
+    # A run killed at step 13 resumes from its checkpoint at step 10, again bit for bit.
+    class Killed(Exception):
+        pass
+
+    def dying_batches(step, key):
+        if step == 13:
+            raise Killed
+        return _random_batches(step, key)
+
+    with pytest.raises(Killed):
+        fit(
+            _linear(), loss_fn, dying_batches, n_steps=20, checkpoint_dir=tmp_path / "killed",
+            checkpoint_every=5, **kwargs,
+        )  # fmt: skip
+    revived = fit(
+        _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path / "killed",
+        resume=True, **kwargs,
+    )  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(revived.model.w), np.asarray(straight.model.w))
+    np.testing.assert_array_equal(revived.history["loss"], straight.history["loss"])
+    with pytest.raises(ValueError, match="key"):
+        fit(
+            _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path,
+            resume=True, **{**kwargs, "key": jax.random.key(4)},
+        )  # fmt: skip
+
+
+def test_iterator_batches_are_accepted_and_running_out_is_an_error():
+    result = fit(
+        _linear(), _mse, iter([(X, Y)] * 3), optimizer=optax.sgd(0.1), n_steps=3,
+        key=jax.random.key(0), progress=False,
+    )  # fmt: skip
+    assert result.steps == 3
+    with pytest.raises(ValueError, match="ran out at step 2"):
+        fit(
+            _linear(), _mse, iter([(X, Y)] * 2), optimizer=optax.sgd(0.1), n_steps=3,
+            key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"n_steps": 0}, ValueError, "n_steps"),
+        ({"n_steps": 2.5}, TypeError, "n_steps"),
+        ({"select": "worst"}, ValueError, "select"),
+        ({"on_nonfinite": "ignore"}, ValueError, "on_nonfinite"),
+        ({"loss_fn": 3}, TypeError, "loss_fn"),
+        ({"batches": [(X, Y)]}, TypeError, "batches"),
+        ({"optimizer": 0.1}, TypeError, "optimizer"),
+        ({"key": 0}, TypeError, "key"),
+        ({"eval_every": 5}, ValueError, "eval_every"),
+        ({"select": "best"}, ValueError, "eval_fn"),
+        ({"eval_fn": lambda m: {}, "eval_every": 0}, ValueError, "eval_every"),
+        ({"checkpoint_every": 5}, ValueError, "checkpoint_dir"),
+        ({"resume": True}, ValueError, "checkpoint_dir"),
+        ({"max_rollbacks": -1}, ValueError, "max_rollbacks"),
+        ({"rollback_lr_factor": 2.0}, ValueError, "rollback_lr_factor"),
+        ({"check_every": 0}, ValueError, "check_every"),
+        ({"devices": "gpu"}, ValueError, "devices"),
+        ({"ensemble": 3}, ValueError, "ensemble"),
+        ({"best_mode": "lowest"}, ValueError, "best_mode"),
+        ({"filter_spec": lambda x: False}, ValueError, "trainable"),
+    ],
+)
+def test_fit_rejects_bad_input(kwargs, error, name):
+    args = dict(
+        model=_linear(), loss_fn=_mse, batches=_full_batch, optimizer=optax.sgd(0.1),
+        n_steps=2, key=jax.random.key(0), progress=False,
+    )  # fmt: skip
+    args.update(kwargs)
+    with pytest.raises(error, match=name):
+        fit(args.pop("model"), args.pop("loss_fn"), args.pop("batches"), **args)
+
+
+def test_eval_metric_errors_name_the_argument():
+    with pytest.raises(ValueError, match="best_metric"):
+        fit(
+            _linear(), _mse, _full_batch, optimizer=optax.sgd(0.1), n_steps=2,
+            key=jax.random.key(0), progress=False, select="best",
+            eval_fn=lambda m: {"a": m.b, "b": m.b},
+        )  # fmt: skip
+    with pytest.raises(TypeError, match="eval_fn"):
+        fit(
+            _linear(), _mse, _full_batch, optimizer=optax.sgd(0.1), n_steps=2,
+            key=jax.random.key(0), progress=False, eval_fn=lambda m: 1.0,
+        )  # fmt: skip
