@@ -33,3 +33,16 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
+
+# Regenerate notebooks/*.ipynb from their jupytext sources in examples/ (installs jupytext
+# into $(PY) on demand; --update keeps the outputs of an executed notebook).
+NOTEBOOKS := lorenz_alrnn rossler_alrnn
+NB_KERNEL := {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
+
+.PHONY: notebooks
+notebooks: | $(PY)
+	$(PY) -c "import jupytext" 2>/dev/null || $(PY) -m pip install jupytext
+	for name in $(NOTEBOOKS); do \
+	  $(PY) -m jupytext --quiet --to ipynb --update --update-metadata '$(NB_KERNEL)' \
+	    --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
+	done

@@ -1,4 +1,5 @@
 """Evaluation metrics shared by every model family (definitions in docs/metrics.md)."""
+
 from ._field_errors import nrmse as nrmse
 from ._field_errors import relative_l2_error as relative_l2_error
 from ._lyapunov import LyapunovSpectrum as LyapunovSpectrum

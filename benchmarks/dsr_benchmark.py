@@ -1,0 +1,145 @@
+"""Reconstruction benchmark: AL-RNN and clipped shPLRNN on Lorenz-63 and Rössler.
+
+Trains an ensemble of seeds per (system, model) with the reference settings
+(`dynsys.dsr.settings`), evaluates each member with the published protocol
+(`dynsys.dsr.evaluate`: 1.25·T generated steps from the first test point, first 0.25·T
+dropped, T = 100 000), and prints median and spread of D_stsp, D_H, PE(20), λ_max, the
+number of subregions and the training time, next to the metric floors measured between the
+test trajectory and an independent clean trajectory of the true system standardised alike.
+
+    python benchmarks/dsr_benchmark.py --systems lorenz63 --models alrnn --seeds 5
+    python benchmarks/dsr_benchmark.py --epochs 500      # shortened training budget
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import equinox as eqx
+import jax
+import numpy as np
+
+from dynsys import data, dsr
+from dynsys.metrics import power_spectrum_distance, state_space_divergence
+
+TRUE_LAMBDA = {"lorenz63": 0.9056, "rossler": 0.0714}
+
+
+def floors(name: str, test: data.Trajectories, n_steps: int) -> dict:
+    """D_stsp and D_H between the test set and an independent clean true trajectory."""
+    other = data.benchmark(name, n_steps=n_steps, seed=12345, noise=0.0).test
+    stats = data.Standardization.from_metadata(test)
+    raw = data.Standardization.from_metadata(other).invert(other)
+    reference = stats.apply(raw)
+    x, r = test.states[0], reference.states[0]
+    return {
+        "d_stsp": float(state_space_divergence(x, r)),
+        "d_h": float(power_spectrum_distance(x, r)),
+    }
+
+
+def build(model: str, s: dsr.TrainingSettings, key):
+    if model == "alrnn":
+        return dsr.ALRNN(s.latent_dim, s.pwl_units, 3, key=key)
+    return dsr.ShallowPLRNN(s.latent_dim, s.hidden_dim, 3, key=key, clipped=True)
+
+
+def run(name, model, n_seeds, epochs, noise_std, n_steps, out):
+    bench = data.benchmark(name, n_steps=n_steps, seed=0)
+    s = dsr.settings(name, model)
+    if epochs is not None:
+        s = s.replace(n_epochs=epochs)
+    if noise_std is not None:
+        s = s.replace(noise_std=noise_std)
+    ens = dsr.make_ensemble(lambda k: build(model, s, k), jax.random.key(0), n_seeds)
+    t0 = time.perf_counter()
+    result = dsr.fit(
+        ens, bench.train, key=jax.random.key(1), settings=s, ensemble=n_seeds,
+        select="best" if model == "alrnn" else "last", n_eval_steps=20_000,
+    )  # fmt: skip
+    train_time = time.perf_counter() - t0
+    rows = []
+    for i in range(n_seeds):
+        member = dsr.ensemble_member(result.model, i)
+        eqx.tree_serialise_leaves(os.path.join(out, f"{name}_{model}_seed{i}.eqx"), member)
+        ev = dsr.evaluate(member, bench.test)
+        rows.append(
+            {
+                "d_stsp": ev.d_stsp,
+                "d_h": ev.d_h,
+                "pe20": ev.pe,
+                "lambda_max": ev.lambda_max,
+                "subregions": ev.n_subregions,
+            }
+        )
+        print(f"  {name} {model} seed {i}: " + json.dumps(rows[-1]), flush=True)
+    return {
+        "system": name,
+        "model": model,
+        "seeds": n_seeds,
+        "epochs": s.n_epochs,
+        "noise_std": s.noise_std,
+        "steps": s.n_epochs * s.batches_per_epoch,
+        "train_time_s": train_time,
+        "time_per_model_s": train_time / n_seeds,
+        "steps_per_s": result.fit.steps_per_second,
+        "floors": floors(name, bench.test, n_steps),
+        "runs": rows,
+    }
+
+
+def table(results: list[dict]) -> str:
+    def med(rows, key):
+        v = np.array([r[key] for r in rows], dtype=float)
+        q = np.nanpercentile(v, [25, 50, 75])
+        return f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"
+
+    lines = [
+        "| system | model | seeds | epochs | D_stsp median [IQR] | D_H | PE(20) | λ_max (true) "
+        "| subregions | floor D_stsp / D_H | train time per model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        rows = r["runs"]
+        subs = [x["subregions"] for x in rows]
+        lines.append(
+            f"| {r['system']} | {r['model']} | {r['seeds']} | {r['epochs']} | "
+            f"{med(rows, 'd_stsp')} | {med(rows, 'd_h')} | {med(rows, 'pe20')} | "
+            f"{med(rows, 'lambda_max')} ({TRUE_LAMBDA[r['system']]}) | "
+            f"{int(np.median(subs))} (max {max(subs)}) | "
+            f"{r['floors']['d_stsp']:.3f} / {r['floors']['d_h']:.3f} | "
+            f"{r['time_per_model_s'] / 60:.1f} min |"
+        )
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--systems", nargs="+", default=["lorenz63", "rossler"])
+    parser.add_argument("--models", nargs="+", default=["alrnn", "shplrnn"])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--epochs", type=int, default=None, help="default: reference epochs")
+    parser.add_argument("--noise-std", type=float, default=None, help="default: reference")
+    parser.add_argument("--n-steps", type=int, default=100_000, help="length of train/test")
+    parser.add_argument("--out", default="outputs/benchmarks")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    results = []
+    for name in args.systems:
+        for model in args.models:
+            results.append(
+                run(name, model, args.seeds, args.epochs, args.noise_std, args.n_steps, args.out)
+            )
+            with open(os.path.join(args.out, "dsr_benchmark.json"), "w") as f:
+                json.dump(results, f, indent=1)
+            print(table(results), flush=True)
+    print(f"\nmachine: {platform.platform()}, {os.cpu_count()} CPUs, jax {jax.__version__}, "
+          f"backend {jax.default_backend()}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

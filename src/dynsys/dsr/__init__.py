@@ -1,0 +1,45 @@
+"""Dynamical-systems reconstruction with piecewise-linear RNNs: models and their analysis.
+
+Models (all [`AbstractPLRNN`][]s with `step`, `jacobian`, `generate`, ...): the vanilla
+[`PLRNN`][], the [`ShallowPLRNN`][] (and its clipped form), the almost-linear [`ALRNN`][]
+and the [`DendriticPLRNN`][]; observation models [`IdentityObservation`][] and
+[`AffineObservation`][]. Analysis: symbolic codes and subregion statistics, fixed points
+per subregion, k-cycles (exhaustive or SCYFI), and figures.
+"""
+
+from ._abstract import AbstractPLRNN as AbstractPLRNN
+from ._alrnn import ALRNN as ALRNN
+from ._dendritic_plrnn import DendriticPLRNN as DendriticPLRNN
+from ._evaluate import Evaluation as Evaluation
+from ._evaluate import evaluate as evaluate
+from ._fit import ReconstructionResult as ReconstructionResult
+from ._fit import ensemble_member as ensemble_member
+from ._fit import fit as fit
+from ._fit import make_ensemble as make_ensemble
+from ._fixed_points import FixedPoints as FixedPoints
+from ._fixed_points import fixed_points as fixed_points
+from ._observation import AbstractObservation as AbstractObservation
+from ._observation import AffineObservation as AffineObservation
+from ._observation import IdentityObservation as IdentityObservation
+from ._plots import plot_attractor as plot_attractor
+from ._plots import plot_power_spectra as plot_power_spectra
+from ._plots import plot_subregions as plot_subregions
+from ._plots import plot_transition_graph as plot_transition_graph
+from ._plrnn import PLRNN as PLRNN
+from ._regularization import latent_regularizer as latent_regularizer
+from ._scyfi import Cycles as Cycles
+from ._scyfi import find_cycles as find_cycles
+from ._settings import TrainingSettings as TrainingSettings
+from ._settings import settings as settings
+from ._shallow_plrnn import ShallowPLRNN as ShallowPLRNN
+from ._symbolic import SubregionCounts as SubregionCounts
+from ._symbolic import Transitions as Transitions
+from ._symbolic import codes_to_patterns as codes_to_patterns
+from ._symbolic import coverage_curve as coverage_curve
+from ._symbolic import n_subregions_used as n_subregions_used
+from ._symbolic import patterns_to_codes as patterns_to_codes
+from ._symbolic import subregion_counts as subregion_counts
+from ._symbolic import symbolic_code as symbolic_code
+from ._symbolic import transition_matrix as transition_matrix
+from ._teacher_forcing import forced_rollout as forced_rollout
+from ._teacher_forcing import jacobian_norm_estimate as jacobian_norm_estimate

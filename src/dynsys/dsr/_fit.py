@@ -1,0 +1,315 @@
+"""Train a PLRNN-family model on time series by (generalized / sparse) teacher forcing."""
+
+from __future__ import annotations
+
+import pathlib
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import training
+from .._validation import as_array, check_finite, check_in_range, check_int, check_positive
+from ..data import Trajectories, sample_windows
+from ..metrics import state_space_divergence
+from ._abstract import AbstractPLRNN
+from ._regularization import latent_regularizer
+from ._settings import TrainingSettings
+from ._teacher_forcing import (
+    ALPHA_METHODS,
+    anneal_alpha,
+    forced_rollout,
+    jacobian_norm_estimate,
+    optimal_alpha,
+)
+
+_DSR_HINT = (
+    "Reconstruction-specific remedies: a lower start learning rate, stronger teacher forcing "
+    "(smaller `tau`, or `alpha` closer to 1 / `adaptive_alpha=True`), or a shorter "
+    "`sequence_length`."
+)
+
+
+class ReconstructionResult(eqx.Module):
+    """What [`dynsys.dsr.fit`][] returns.
+
+    **Fields:**
+
+    - `model`: the selected model (`select="best"`: lowest training D_stsp, else the last).
+    - `last_model`: the model after the last step.
+    - `fit`: the full [`dynsys.training.FitResult`][] (history with `loss` and `alpha`
+      per step, `eval_history` with `d_stsp` on the training data, timings).
+    - `settings`: the [`TrainingSettings`][] used.
+    - `alpha`: forcing strength at the end of training.
+    """
+
+    model: Any
+    last_model: Any
+    fit: training.FitResult
+    settings: TrainingSettings
+    alpha: Any
+
+
+def fit(
+    model: AbstractPLRNN,
+    data: Trajectories | Any,
+    *,
+    key: jax.Array,
+    settings: TrainingSettings | None = None,
+    n_steps: int | None = None,
+    alpha_method: str = "product_upper_bound",
+    alpha_update_interval: int = 5,
+    alpha_decay: float = 0.999,
+    gradient_clip: float | None = None,
+    select: str = "last",
+    eval_every: int | None = None,
+    n_eval_steps: int = 100_000,
+    ensemble: int | None = None,
+    progress: bool = True,
+    checkpoint_dir: str | pathlib.Path | None = None,
+    resume: bool = False,
+    on_nonfinite: str = "raise",
+    **overrides: Any,
+) -> ReconstructionResult:
+    """Train a PLRNN / shPLRNN / AL-RNN by teacher forcing, as in the reference codes.
+
+    Each step draws `batch_size` windows of `sequence_length + 1` points uniformly with
+    replacement from the data (plus Gaussian batch noise `noise_std`), runs the model along
+    each window with forcing every `tau` steps at strength `alpha` (see
+    [`dynsys.dsr.forced_rollout`][]: τ = 1 is generalized teacher forcing, α = 1 sparse /
+    identity teacher forcing), and minimises the MSE between the read-out **unforced**
+    predictions and the data, plus `lambda_latent` times the family's latent regulariser.
+    RAdam with a per-epoch exponential learning-rate decay from `start_lr` to `end_lr`
+    ([`dynsys.training.exponential_decay_per_epoch`][]).
+
+    Adaptive α (aGTF, Hess et al. 2023): every `alpha_update_interval` steps the Jacobian
+    norm 𝒩 is estimated at the data-inferred states of the batch (`alpha_method`, default
+    the geometric-mean "product upper bound"), α* = max(0, 1 − 1/𝒩); α jumps up to α* at
+    once, or else decays as α ← γα + (1 − γ)α* with γ = `alpha_decay`.
+
+    Model selection is explicit: `select="last"` (GTF reference) keeps the final model,
+    `select="best"` (AL-RNN reference) the evaluated model with the lowest D_stsp between
+    `n_eval_steps` generated steps (from the first training point) and the training data,
+    evaluated every `eval_every` steps (default: every 25 epochs).
+
+    **Arguments:**
+
+    - `model`: the model to train (its size fixes M, P, L); with `ensemble=E`, a stacked
+      ensemble from [`dynsys.dsr.make_ensemble`][].
+    - `data`: [`dynsys.data.Trajectories`][] or an array `(time, N)` / `(batch, time, N)`;
+      external inputs are taken from `Trajectories.inputs`.
+    - `key`: PRNG key (batches, noise).
+    - `settings`: [`TrainingSettings`][] (e.g. [`dynsys.dsr.settings`][]`("lorenz63")`);
+      keyword `overrides` replace single fields (`tau=8`, `n_epochs=100`, ...).
+    - `n_steps`: total steps; default `n_epochs · batches_per_epoch`.
+    - `alpha_method`: one of `"product_upper_bound"`, `"batch_maximum"`,
+      `"arithmetic_mean"`, `"constant"` (used when `adaptive_alpha`).
+    - `alpha_update_interval`, `alpha_decay`: the α schedule (reference: 5 and 0.999).
+    - `gradient_clip`: global-norm clipping (None: off, as in the reference).
+    - `select`, `eval_every`, `n_eval_steps`: model selection, above.
+    - `ensemble`: train E stacked models at once with `jax.vmap`, each on its own batches.
+    - `progress`, `checkpoint_dir`, `resume`, `on_nonfinite`: passed to
+      [`dynsys.training.fit`][].
+
+    **Returns:** a [`ReconstructionResult`][].
+
+    ```python
+    bench = dynsys.data.benchmark("lorenz63")
+    s = dynsys.dsr.settings("lorenz63")
+    model = dynsys.ALRNN(s.latent_dim, s.pwl_units, 3, key=jax.random.key(0))
+    result = dynsys.dsr.fit(model, bench.train, key=jax.random.key(1), settings=s)
+    ```
+    """
+    s = (settings or TrainingSettings()).replace(**overrides) if overrides else settings
+    s = s or TrainingSettings()
+    if not isinstance(model, AbstractPLRNN):
+        raise TypeError(f"`model` must be a dynsys.dsr PLRNN-family model, got {type(model)}.")
+    states, inputs = _check_data(data, model, ensemble)
+    _check_settings(s, states.shape[1])
+    if alpha_method not in ALPHA_METHODS:
+        raise ValueError(f"`alpha_method` must be one of {ALPHA_METHODS}, got {alpha_method!r}.")
+    alpha_update_interval = check_int(alpha_update_interval, "alpha_update_interval", minimum=1)
+    check_in_range(alpha_decay, "alpha_decay", 0.0, 1.0)
+    if select not in ("last", "best"):
+        raise ValueError(f"`select` must be 'last' or 'best', got {select!r}.")
+    n_eval_steps = check_int(n_eval_steps, "n_eval_steps", minimum=2)
+    if n_steps is None:
+        n_steps = s.n_epochs * s.batches_per_epoch
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    if gradient_clip is not None:
+        check_positive(gradient_clip, "gradient_clip")
+
+    dtype = model.dtype
+    states = states.astype(dtype)
+    inputs = None if inputs is None else inputs.astype(dtype)
+    schedule = training.exponential_decay_per_epoch(
+        s.start_lr, s.end_lr, s.n_epochs, s.batches_per_epoch
+    )
+    optimizer = optax.radam(schedule)
+    if gradient_clip is not None:
+        optimizer = optax.chain(optax.clip_by_global_norm(gradient_clip), optimizer)
+
+    window, tau, lam = s.sequence_length + 1, s.tau, s.lambda_latent
+    adaptive = s.adaptive_alpha and alpha_method != "constant"
+
+    def loss_fn(m, batch, state, key):
+        windows, drive = batch
+        alpha = state["alpha"]
+        if adaptive:
+            frozen = jax.lax.stop_gradient(m)
+            alpha = jax.lax.cond(
+                state["step"] % alpha_update_interval == 0,
+                lambda: anneal_alpha(
+                    alpha,
+                    optimal_alpha(jacobian_norm_estimate(frozen, windows, alpha_method)),
+                    alpha_decay,
+                ).astype(dtype),
+                lambda: alpha,
+            )
+        rollout = lambda w, u: forced_rollout(m, w, alpha=alpha, tau=tau, inputs=u)  # noqa: E731
+        zs = jax.vmap(rollout)(windows, drive)
+        loss = jnp.mean((m.readout(zs) - windows[:, 1:]) ** 2)
+        if lam > 0:
+            loss = loss + lam * latent_regularizer(m)
+        return loss, ({"alpha": alpha, "step": state["step"] + 1}, {"alpha": alpha})
+
+    def sample(key):
+        batch = sample_windows(
+            key, states, window=window, batch_size=s.batch_size, inputs=inputs,
+            noise_std=s.noise_std,
+        )  # fmt: skip
+        return batch if inputs is not None else (batch, None)
+
+    if ensemble is None:
+        batch_fn = lambda step, key: sample(key)  # noqa: E731
+    else:
+        batch_fn = lambda step, key: jax.vmap(sample)(jax.random.split(key, ensemble))  # noqa: E731
+    batch_fn = jax.jit(batch_fn)
+
+    members = () if ensemble is None else (ensemble,)
+    train_state = {
+        "alpha": jnp.full(members, s.alpha, dtype=dtype),
+        "step": jnp.zeros(members, dtype=jnp.int32),
+    }
+    eval_fn = None
+    if select == "best":
+        eval_fn = _training_divergence(states[0], min(n_eval_steps, states.shape[1]), ensemble)
+        if eval_every is None:
+            eval_every = 25 * s.batches_per_epoch
+    try:
+        result = training.fit(
+            model, loss_fn, batch_fn, optimizer=optimizer, n_steps=n_steps, key=key,
+            has_aux=True, train_state=train_state, eval_fn=eval_fn, eval_every=eval_every,
+            select=select, best_metric="d_stsp" if eval_fn else None,
+            checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
+            on_nonfinite=on_nonfinite, ensemble=ensemble, shared_batch=ensemble is None,
+        )  # fmt: skip
+    except training.NonFiniteError as err:
+        raise training.NonFiniteError(
+            f"{err} {_DSR_HINT}", step=err.step, quantity=err.quantity,
+            last_good_model=err.last_good_model,
+        ) from None  # fmt: skip
+    return ReconstructionResult(
+        model=result.model,
+        last_model=result.last_model,
+        fit=result,
+        settings=s,
+        alpha=result.train_state["alpha"],
+    )
+
+
+def make_ensemble(factory: Any, key: jax.Array, n: int) -> Any:
+    """Stack `n` independently initialised models for `fit(..., ensemble=n)`.
+
+    **Arguments:**
+
+    - `factory`: `factory(key) -> model`, e.g. `lambda k: ALRNN(20, 2, 3, key=k)`.
+    - `key`: PRNG key, split into `n` member keys.
+    - `n`: number of members (≥ 1).
+
+    **Returns:** a model whose array leaves have a leading member axis of length `n`; take
+    member i with [`dynsys.dsr.ensemble_member`][].
+    """
+    n = check_int(n, "n", minimum=1)
+    return eqx.filter_vmap(factory)(jax.random.split(key, n))
+
+
+def ensemble_member(ensemble: Any, i: int) -> Any:
+    """Member `i` of a stacked ensemble (the array leaves indexed at `i`)."""
+    return jax.tree.map(lambda x: x[i] if eqx.is_array(x) else x, ensemble)
+
+
+def _training_divergence(train: jax.Array, n_eval: int, ensemble: int | None):
+    """The AL-RNN reference's selection metric: D_stsp of a free run from x_0 vs the data."""
+    reference = train[:n_eval]
+
+    def single(model):
+        generated = model.readout(_free_run(model, model.init_state(train[0]), n_eval))
+        return state_space_divergence(reference, generated)
+
+    run = eqx.filter_jit(single if ensemble is None else eqx.filter_vmap(single))
+
+    def eval_fn(model):
+        value = run(model)
+        # A model that leaves the data range scores NaN; rank it worst, never best.
+        return {"d_stsp": jnp.where(jnp.isfinite(value), value, jnp.inf)}
+
+    return eval_fn
+
+
+def _free_run(model, z0, n):
+    def body(z, _):
+        z = model.step(z)
+        return z, z
+
+    _, zs = jax.lax.scan(body, z0, None, length=n - 1)
+    return jnp.concatenate([z0[None], zs])
+
+
+def _check_data(data, model, ensemble):
+    if isinstance(data, Trajectories):
+        states, inputs = data.states, data.inputs
+    else:
+        states = as_array(data, "data")
+        if states.ndim == 2:
+            states = states[None]
+        if states.ndim != 3:
+            raise ValueError(
+                f"`data` must be (time, N) or (batch, time, N), got shape {tuple(states.shape)}."
+            )
+        check_finite(states, "data")
+        inputs = None
+    n_obs = model.obs_dim if ensemble is None else model.observation.obs_dim
+    if states.shape[-1] != n_obs:
+        raise ValueError(
+            f"`data` has dimension {states.shape[-1]} but the model observes obs_dim={n_obs}."
+        )
+    if (inputs is None) != (model.C is None):
+        raise ValueError(
+            "`data` inputs and the model's inputs disagree: the data has "
+            f"{'no' if inputs is None else inputs.shape[-1]} input channels, the model "
+            f"n_inputs={0 if model.C is None else model.C.shape[-1]}."
+        )
+    return states, inputs
+
+
+def _check_settings(s: TrainingSettings, n_times: int) -> None:
+    if not isinstance(s, TrainingSettings):
+        raise TypeError(f"`settings` must be a dynsys.dsr.TrainingSettings, got {type(s)}.")
+    check_int(s.tau, "tau", minimum=1)
+    check_in_range(s.alpha, "alpha", 0.0, 1.0)
+    check_int(s.sequence_length, "sequence_length", minimum=1)
+    if s.sequence_length + 1 > n_times:
+        raise ValueError(
+            f"`sequence_length`={s.sequence_length} needs windows of {s.sequence_length + 1} "
+            f"points, but the data has only {n_times} time steps."
+        )
+    check_int(s.batch_size, "batch_size", minimum=1)
+    check_int(s.batches_per_epoch, "batches_per_epoch", minimum=1)
+    check_int(s.n_epochs, "n_epochs", minimum=1)
+    check_positive(s.start_lr, "start_lr")
+    check_positive(s.end_lr, "end_lr")
+    check_positive(s.noise_std, "noise_std", allow_zero=True)
+    check_positive(s.lambda_latent, "lambda_latent", allow_zero=True)

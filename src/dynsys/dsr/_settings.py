@@ -1,0 +1,76 @@
+"""Published training settings of the reconstruction benchmarks (dsr.md §2.5)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingSettings:
+    """Hyper-parameters of one reconstruction run, as in the reference code.
+
+    **Fields:** `latent_dim` (M), `pwl_units` (P, AL-RNN) or `hidden_dim` (L, shPLRNN),
+    `tau` (forcing interval), `sequence_length` (T̃; windows have T̃ + 1 points),
+    `batch_size`, `batches_per_epoch`, `n_epochs`, `start_lr`, `end_lr`, `noise_std` (batch
+    noise), `alpha` (forcing strength; start value when `adaptive_alpha`),
+    `adaptive_alpha`, `lambda_latent` (latent regulariser weight).
+    """
+
+    latent_dim: int = 20
+    pwl_units: int = 2
+    hidden_dim: int = 50
+    tau: int = 16
+    sequence_length: int = 200
+    batch_size: int = 16
+    batches_per_epoch: int = 50
+    n_epochs: int = 2000
+    start_lr: float = 1e-3
+    end_lr: float = 1e-5
+    noise_std: float = 0.05
+    alpha: float = 1.0
+    adaptive_alpha: bool = False
+    lambda_latent: float = 0.0
+
+    def replace(self, **changes: Any) -> TrainingSettings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+_ALRNN = {
+    # ALRNN-DSR:settings/lorenz63.json, rossler.json, lorenz96.json
+    "lorenz63": TrainingSettings(latent_dim=20, pwl_units=2, tau=16, sequence_length=200,
+                                 n_epochs=2000, start_lr=1e-3, end_lr=1e-5),
+    "rossler": TrainingSettings(latent_dim=20, pwl_units=1, tau=8, sequence_length=300,
+                                n_epochs=3000, start_lr=5e-3, end_lr=1e-5),
+    "lorenz96": TrainingSettings(latent_dim=100, pwl_units=50, tau=20, sequence_length=50,
+                                 n_epochs=3000, start_lr=1e-3, end_lr=1e-5),
+}  # fmt: skip
+
+_SHPLRNN = {
+    # GTF-shPLRNN:settings/defaults.json with ubermain's Lorenz-63 sizes: clipped shPLRNN,
+    # adaptive GTF (tau = 1, alpha from 1.0), lambda_lat 1e-5.
+    name: TrainingSettings(latent_dim=3, hidden_dim=50, tau=1, sequence_length=200,
+                           n_epochs=2000, start_lr=1e-3, end_lr=1e-6, noise_std=0.0,
+                           alpha=1.0, adaptive_alpha=True, lambda_latent=1e-5)
+    for name in ("lorenz63", "rossler")
+}  # fmt: skip
+
+
+def settings(dataset: str, model: str = "alrnn") -> TrainingSettings:
+    """The reference training settings for a benchmark dataset and model family.
+
+    **Arguments:**
+
+    - `dataset`: `"lorenz63"`, `"rossler"` or `"lorenz96"` (AL-RNN only).
+    - `model`: `"alrnn"` (sparse teacher forcing, AL-RNN paper) or `"shplrnn"` (clipped
+      shallow PLRNN with adaptive GTF, GTF paper).
+
+    **Returns:** a [`TrainingSettings`][]; change fields with `.replace(...)`.
+    """
+    table = {"alrnn": _ALRNN, "shplrnn": _SHPLRNN}.get(model)
+    if table is None:
+        raise ValueError(f"`model` must be 'alrnn' or 'shplrnn', got {model!r}.")
+    if dataset not in table:
+        raise ValueError(f"`dataset` must be one of {sorted(table)} for {model}, got {dataset!r}.")
+    return table[dataset]

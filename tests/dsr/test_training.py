@@ -1,0 +1,206 @@
+"""Teacher forcing, adaptive α, fit and evaluate of the reconstruction family."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dynsys import data, dsr, metrics
+from dynsys.dsr._teacher_forcing import anneal_alpha, optimal_alpha
+
+
+def _model(key=0, m=6, p=2, n=3):
+    return dsr.ALRNN(m, p, n, key=jax.random.key(key))
+
+
+def _window(key=1, t=12, n=3):
+    return jax.random.normal(jax.random.key(key), (t, n))
+
+
+def _free_predictions(model, window):
+    z = model.init_state(window[0])
+    out = []
+    for _ in range(window.shape[0] - 1):
+        z = model.step(z)
+        out.append(z)
+    return jnp.stack(out)
+
+
+def test_alpha_one_every_step_reproduces_data_driven_states():
+    model, window = _model(), _window()
+    zs = dsr.forced_rollout(model, window, alpha=1.0, tau=1)
+    # Each prediction starts from the state whose read-out units were set to the data.
+    z_tilde = model.init_state(window[0])
+    for t in range(1, window.shape[0]):
+        expected = model.step(z_tilde)
+        np.testing.assert_allclose(np.asarray(zs[t - 1]), np.asarray(expected), rtol=1e-12)
+        z_tilde = expected.at[:3].set(window[t])
+
+
+def test_alpha_zero_is_free_running():
+    model, window = _model(), _window()
+    zs = dsr.forced_rollout(model, window, alpha=0.0, tau=1)
+    np.testing.assert_allclose(
+        np.asarray(zs), np.asarray(_free_predictions(model, window)), rtol=1e-12
+    )
+
+
+def test_sparse_forcing_replaces_every_tau_steps_and_mixes_with_alpha():
+    model, window = _model(), _window(t=10)
+    tau, alpha = 3, 0.4
+    zs = dsr.forced_rollout(model, window, alpha=alpha, tau=tau)
+    z_tilde = model.init_state(window[0])
+    for t in range(1, window.shape[0]):
+        z = model.step(z_tilde)
+        np.testing.assert_allclose(np.asarray(zs[t - 1]), np.asarray(z), rtol=1e-12)
+        if t % tau == 0:
+            z = z.at[:3].set((1 - alpha) * z[:3] + alpha * window[t])
+        z_tilde = z
+
+
+def test_full_forcing_cuts_gradient_through_forced_units():
+    # With every latent unit forced (M = N) at alpha=1, tau=1, the prediction z_t depends
+    # on the data only through x_{t-1}: no gradient reaches earlier window points.
+    model, window = _model(m=3, p=1), _window(t=6)
+
+    def last(w):
+        return jnp.sum(dsr.forced_rollout(model, w, alpha=1.0, tau=1)[-1])
+
+    g = jax.grad(last)(window)
+    assert np.all(np.asarray(g[:-2]) == 0.0)
+    g_free = jax.grad(lambda w: jnp.sum(dsr.forced_rollout(model, w, alpha=0.0, tau=1)[-1]))(window)
+    assert np.any(np.asarray(g_free[0]) != 0.0)
+
+
+def test_adaptive_alpha_rule():
+    np.testing.assert_allclose(np.asarray(optimal_alpha(jnp.array(4.0))), 0.75)
+    np.testing.assert_allclose(np.asarray(optimal_alpha(jnp.array(0.5))), 0.0)
+    # a larger estimate is taken at once, a smaller one approached with decay gamma
+    np.testing.assert_allclose(np.asarray(anneal_alpha(jnp.array(0.2), 0.6, 0.999)), 0.6)
+    np.testing.assert_allclose(
+        np.asarray(anneal_alpha(jnp.array(0.6), 0.2, 0.9)), 0.9 * 0.6 + 0.1 * 0.2
+    )
+
+
+def test_jacobian_norm_estimate_matches_direct_computation():
+    model = _model()
+    windows = jax.random.normal(jax.random.key(3), (4, 7, 3))
+    z = jnp.concatenate([windows[:, 1:], jnp.zeros((4, 6, 3))], axis=-1)
+    norms = np.array(
+        [
+            [np.linalg.norm(np.asarray(model.jacobian(z[b, t])), 2) for t in range(6)]
+            for b in range(4)
+        ]
+    )
+    np.testing.assert_allclose(
+        np.asarray(dsr.jacobian_norm_estimate(model, windows, "product_upper_bound")),
+        np.max(np.exp(np.mean(np.log(norms), axis=1))),
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        np.asarray(dsr.jacobian_norm_estimate(model, windows, "batch_maximum")),
+        norms.max(),
+        rtol=1e-10,
+    )
+
+
+def test_adaptive_alpha_updates_during_fit():
+    bench = data.benchmark("lorenz63", n_steps=2000)
+    model = dsr.ShallowPLRNN(3, 20, 3, key=jax.random.key(0), clipped=True)
+    s = dsr.settings("lorenz63", "shplrnn").replace(sequence_length=30, n_epochs=2)
+    res = dsr.fit(model, bench.train, key=jax.random.key(1), settings=s, n_steps=12, progress=False)
+    alphas = res.fit.history["alpha"]
+    est = optimal_alpha(dsr.jacobian_norm_estimate(model, jnp.zeros((1, 2, 3)), "batch_maximum"))
+    assert alphas.shape == (12,)
+    # alpha is recomputed only every 5 steps: constant within each block
+    np.testing.assert_array_equal(alphas[1:5], alphas[1])
+    assert np.all((alphas >= 0) & (alphas <= 1))
+    assert alphas[0] != 1.0 or float(est) >= 0  # first update happened at step 0
+
+
+def test_short_training_lowers_state_space_divergence():
+    bench = data.benchmark("lorenz63", n_steps=5000)
+    s = dsr.settings("lorenz63").replace(latent_dim=12, sequence_length=50, start_lr=5e-3, tau=10)
+    model = dsr.ALRNN(12, 2, 3, key=jax.random.key(0))
+    x = bench.train.states[0]
+
+    def d_stsp(m):
+        gen = m.generate(x[0], 5000)
+        value = metrics.state_space_divergence(x, gen)
+        return float(jnp.where(jnp.isfinite(value), value, 1e3))
+
+    before = d_stsp(model)
+    res = dsr.fit(
+        model, bench.train, key=jax.random.key(1), settings=s, n_steps=1500, progress=False
+    )
+    after = d_stsp(res.model)
+    assert res.fit.history["loss"][-20:].mean() < 0.5 * res.fit.history["loss"][:20].mean()
+    assert after < before - 1.0
+
+
+def test_best_selection_and_ensemble():
+    bench = data.benchmark("lorenz63", n_steps=1000)
+    s = dsr.settings("lorenz63").replace(latent_dim=8, sequence_length=20)
+    ens = dsr.make_ensemble(lambda k: dsr.ALRNN(8, 2, 3, key=k), jax.random.key(0), 2)
+    res = dsr.fit(
+        ens, bench.train, key=jax.random.key(1), settings=s, n_steps=20, ensemble=2,
+        select="best", eval_every=10, n_eval_steps=500, progress=False,
+    )  # fmt: skip
+    assert res.fit.history["loss"].shape == (20, 2)
+    assert res.fit.eval_history["d_stsp"].shape == (2, 2)
+    member = dsr.ensemble_member(res.model, 1)
+    assert member.A.shape == (8,)
+    single = dsr.fit(
+        dsr.ensemble_member(ens, 0), bench.train, key=jax.random.key(1), settings=s,
+        n_steps=20, progress=False,
+    )  # fmt: skip
+    assert np.all(np.isfinite(np.asarray(single.model.W)))
+
+
+def test_evaluate_reports_protocol_metrics():
+    bench = data.benchmark("lorenz63", n_steps=2000)
+    model = _model(m=8)
+    ev = dsr.evaluate(model, bench.test, lyapunov_steps=500, reference=bench.test)
+    assert ev.generated.shape == (2000, 3)
+    assert ev.floors["d_stsp"] < 1e-6 and ev.floors["d_h"] < 1e-6
+    assert 1 <= ev.n_subregions <= 4
+    assert np.isfinite(ev.lambda_max) and np.isfinite(ev.pe)
+    assert "D_stsp" in ev.summary()
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ({"tau": 0}, "tau"),
+        ({"alpha": 1.5}, "alpha"),
+        ({"sequence_length": 5000}, "sequence_length"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_fit_rejects_bad_settings(override, match):
+    bench = data.benchmark("lorenz63", n_steps=1000)
+    with pytest.raises(ValueError, match=match):
+        dsr.fit(_model(), bench.train, key=jax.random.key(0), n_steps=1, progress=False, **override)
+
+
+def test_fit_rejects_bad_data():
+    model = _model()
+    with pytest.raises(ValueError, match="obs_dim"):
+        dsr.fit(model, np.zeros((500, 2)), key=jax.random.key(0), n_steps=1, sequence_length=10)
+    bad = np.ones((500, 3))
+    bad[10, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        dsr.fit(model, bad, key=jax.random.key(0), n_steps=1, sequence_length=10)
+    with pytest.raises(ValueError, match="pwl_units"):
+        dsr.ALRNN(3, 4, 3, key=jax.random.key(0))
+
+
+def test_divergence_stops_with_step_and_hint():
+    bench = data.benchmark("lorenz63", n_steps=1000)
+    model = eqx.tree_at(lambda m: m.A, _model(), jnp.full(6, 50.0))
+    with pytest.raises(FloatingPointError, match=r"step \d+.*learning rate"):
+        dsr.fit(
+            model, bench.train, key=jax.random.key(0), n_steps=5, sequence_length=100,
+            alpha=0.0, tau=1000, progress=False,
+        )  # fmt: skip

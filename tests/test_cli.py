@@ -1,0 +1,52 @@
+import json
+
+import numpy as np
+import pytest
+
+from dynsys._cli import main
+
+
+def test_help_lists_jobs(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    for job in ("reconstruct", "demo", "systems"):
+        assert job in text
+
+
+# A barely trained model may collapse to a fixed point: D_H is then NaN, with a warning.
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_demo_small_writes_outputs(tmp_path):
+    out = tmp_path / "demo"
+    main(["demo", "--small", "--out", str(out)])
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("d_stsp", "d_h", "pe20", "lambda_max", "subregions_used", "subregion_visits"):
+        assert key in metrics
+    for fig in ("attractor.png", "power_spectra.png", "subregions.png", "transition_graph.png"):
+        assert (out / fig).stat().st_size > 1000
+    assert (out / "model.eqx").exists()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_reconstruct_user_csv(tmp_path):
+    t = np.arange(3000) * 0.05
+    series = np.stack([np.sin(t), np.cos(t), np.sin(2 * t)], axis=1)
+    path = tmp_path / "series.csv"
+    np.savetxt(path, series, delimiter=",")
+    out = tmp_path / "rec"
+    main(["reconstruct", str(path), "--small", "--dt", "0.05", "--out", str(out)])
+    assert json.loads((out / "metrics.json").read_text())["source"] == str(path)
+
+
+def test_reconstruct_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.npy"):
+        main(["reconstruct", str(tmp_path / "nope.npy"), "--small"])
+
+
+def test_systems_job_small(tmp_path):
+    results = main(["systems", "--small", "--out", str(tmp_path)])
+    assert results == 0
+    saved = json.loads((tmp_path / "systems.json").read_text())
+    assert abs(saved["lorenz63"]["lyapunov"][0] - 0.9056) < 0.15
+    assert (tmp_path / "attractors.png").exists()
