@@ -28,7 +28,7 @@ def test_from_arrays_batch_with_times_and_inputs():
     times = 2.0 + 0.5 * np.arange(20)
     traj = Trajectories.from_arrays(states, times, inputs=inputs)
     assert (traj.n_trajectories, traj.n_times, traj.dim, traj.input_dim) == (4, 20, 2, 1)
-    assert traj.dt == pytest.approx(0.5, rel=1e-12)
+    np.testing.assert_allclose(traj.dt, 0.5, rtol=1e-12)
     np.testing.assert_array_equal(np.asarray(traj.inputs), inputs)
     # Non-uniform grid: no dt.
     uneven = Trajectories.from_arrays(states, np.cumsum(np.linspace(0.1, 1.0, 20)))

@@ -4,6 +4,7 @@ from ._abstract import AbstractFlow as AbstractFlow
 from ._abstract import AbstractMap as AbstractMap
 from ._abstract import AbstractSystem as AbstractSystem
 from ._abstract import LyapunovReference as LyapunovReference
+from ._abstract import param as param
 from ._flows import Chua as Chua
 from ._flows import Duffing as Duffing
 from ._flows import Lorenz63 as Lorenz63

@@ -15,7 +15,7 @@ class FunctionFlow(AbstractFlow):
     Build it with [`dynsys.systems.from_function`][].
     """
 
-    fn: Callable = eqx.field(static=True)
+    fn: Callable
     dim: int = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     default_y0: tuple[float, ...] = eqx.field(static=True)
@@ -31,7 +31,7 @@ class FunctionMap(AbstractMap):
     Build it with [`dynsys.systems.from_function`][] and `discrete=True`.
     """
 
-    fn: Callable = eqx.field(static=True)
+    fn: Callable
     dim: int = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     default_y0: tuple[float, ...] = eqx.field(static=True)
