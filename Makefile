@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format clean
+.PHONY: demo test test-slow lint format clean bench-install
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,12 +31,17 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format src tests examples benchmarks
 	$(VENV)/bin/ruff check --fix src tests examples benchmarks
 
+# The reference tools the benchmarks compare against (torch, torchdiffeq, PyDMD, pykoopman,
+# exponax), installed into the same .venv; never needed by the tests.
+bench-install: $(STAMP)
+	$(PY) -m pip install -e ".[test,bench]"
+
 clean:
 	rm -rf $(VENV) outputs .pytest_cache
 
 # Regenerate notebooks/*.ipynb from their jupytext sources in examples/ (installs jupytext
 # into $(PY) on demand; --update keeps the outputs of an executed notebook).
-NOTEBOOKS := lorenz_alrnn rossler_alrnn
+NOTEBOOKS := $(basename $(notdir $(wildcard examples/*.py)))
 NB_KERNEL := {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
 
 .PHONY: notebooks

@@ -73,7 +73,10 @@ def test_notebook_cells_parse():
                                    ("code", "y = 2")]  # fmt: skip
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+ALL_EXAMPLES = sorted(path.stem for path in (ROOT / "examples").glob("*.py"))
+
+
+@pytest.mark.parametrize("name", ALL_EXAMPLES)
 def test_notebook_in_sync_with_script(name):
     script = _script_cells((ROOT / "examples" / f"{name}.py").read_text(encoding="utf-8"))
     notebook = _notebook_cells(ROOT / "notebooks" / f"{name}.ipynb")
