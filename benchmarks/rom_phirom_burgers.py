@@ -1,0 +1,129 @@
+"""Φ-ROM vs DINo on the 1-D parametric Burgers problem (Φ-ROM's smallest case).
+
+Protocol (issue 6, reference notes R-a): ParametricBurgers (upwind FD, source 0.02·e^{μx},
+256 points on [0, 100], Δt = 0.07), u₀ ≡ 1 (left value held at 1); 8 training μ in
+linspace(0.015, 0.03); test on the 7 midpoints (interpolation) and 2 values one spacing
+outside the range (extrapolation). Train on snapshots 0..99, evaluate 0..199; mean
+per-time relative L2 error over [0, T_train) and [T_train, 2·T_train). Same decoder
+(MLP, sin, width 32, depth 4, d = 4), same ψ (hyper-concat, swish, width 64), same
+optimiser, schedule, λ = 0.5, warm-up and batch for both methods; only the dynamics target
+differs. Latent inversion of the IC: Adam(0.1), 300 iterations.
+
+Training is much shorter than the paper's (12 000 full-batch epochs): see --steps and
+--batch; the defaults fit a shared 2-core CPU in about half an hour for 3 seeds × 2 methods.
+
+Run: .venv/bin/python benchmarks/rom_phirom_burgers.py [--steps N] [--seeds S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from dynsys import pde, rom
+from dynsys.metrics import relative_l2_error
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--warmup", type=int, default=250)
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--inversion-iters", type=int, default=300)
+    ap.add_argument("--out", default="/tmp/rom_phirom_burgers.json")
+    args = ap.parse_args()
+
+    solver = pde.ParametricBurgers()
+    n_total, n_train = 200, 100
+    mu_train = np.linspace(0.015, 0.03, 8)
+    h = mu_train[1] - mu_train[0]
+    mu_interp = 0.5 * (mu_train[1:] + mu_train[:-1])
+    mu_extrap = np.array([mu_train[0] - h, mu_train[-1] + h])
+    u0 = jnp.ones((1, 1, 256), jnp.float32)
+
+    def simulate(mus):
+        mus = jnp.asarray(mus, jnp.float32)
+        return pde.pde_trajectories(solver, jnp.repeat(u0, len(mus), 0), n_total - 1, aux=mus)
+
+    train, test_i, test_e = simulate(mu_train), simulate(mu_interp), simulate(mu_extrap)
+    x = jnp.asarray(solver.grid, jnp.float32)[:, None]
+    mean = float(train.states[:, :n_train].mean())
+    std = float(train.states[:, :n_train].std())
+
+    def make(cls, key):
+        k1, k2 = jax.random.split(key)
+        dec = rom.MLPDecoder(1, 4, 1, width=32, depth=4, coord_bounds=(0.0, 100.0),
+                             output_shift=mean, output_scale=std, key=k1)  # fmt: skip
+        dyn = rom.LatentDynamics(4, 1, width=64, depth=3, param_bounds=(0.015, 0.03), key=k2)
+        return cls(dec, dyn, dt=solver.dt)
+
+    def evaluate(model, data, mus):
+        pred = rom.forecast_fields(model, data.states[:, 0], n_total - 1, coords=x,
+                                   params=jnp.asarray(mus, jnp.float32),
+                                   n_iter=args.inversion_iters)  # fmt: skip
+        err = np.asarray(relative_l2_error(data.states, pred))[..., 0]
+        err = np.where(np.isfinite(err), err, np.inf)
+        return float(err[:, :n_train].mean()), float(err[:, n_train:].mean())
+
+    rows = []
+    common = dict(
+        coords=x,
+        params=jnp.asarray(mu_train, jnp.float32),
+        n_train_time=n_train,
+        n_steps=args.steps,
+        batch_size=args.batch,
+        warmup_steps=args.warmup,
+        lam=0.5,
+    )
+    for seed in range(args.seeds):
+        for name in ("PhiROM", "DINo"):
+            key = jax.random.key(seed)
+            kinit, kfit = jax.random.split(key)
+            t0 = time.time()
+            if name == "PhiROM":
+                res = rom.fit_phirom(make(rom.PhiROM, kinit), train, solver, key=kfit, **common)
+            else:
+                res = rom.fit_dino(make(rom.DINo, kinit), train, key=kfit, **common)
+            t_train = time.time() - t0
+            ii, ie = evaluate(res.model, test_i, mu_interp)
+            ei, ee = evaluate(res.model, test_e, mu_extrap)
+            row = dict(method=name, seed=seed, train_s=t_train, interp_in=ii, interp_beyond=ie,
+                       extrap_in=ei, extrap_beyond=ee,
+                       all_beyond=(7 * ie + 2 * ee) / 9, all_in=(7 * ii + 2 * ei) / 9)  # fmt: skip
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+
+    print("\nmachine: shared 2-core CPU (other jobs running); times are indicative only")
+    print(f"training: {args.steps} steps, batch {args.batch} snapshots, warm-up {args.warmup}, "
+          f"Adam 5e-3 ×0.985/100 steps, λ = 0.5, γ = 0.1 (Φ-ROM); 3 seeds")  # fmt: skip
+    keys = ["interp_in", "interp_beyond", "extrap_in", "extrap_beyond", "all_beyond", "train_s"]
+    print("| method | " + " | ".join(keys) + " |")
+    print("|---" * (len(keys) + 1) + "|")
+    summary = {}
+    for name in ("PhiROM", "DINo"):
+        r = [row for row in rows if row["method"] == name]
+        cells = []
+        for k in keys:
+            v = np.array([row[k] for row in r])
+            summary[(name, k)] = v
+            cells.append(f"{v.mean():.4f} ± {v.std():.4f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    ratio = summary[("PhiROM", "all_beyond")].mean() / summary[("DINo", "all_beyond")].mean()
+    per_seed = summary[("PhiROM", "all_beyond")] / summary[("DINo", "all_beyond")]
+    verdict = "met" if ratio <= 0.5 else "MISSED"
+    print(
+        f"\nbeyond-horizon error ratio Φ-ROM / DINo (all test μ): {ratio:.3f} "
+        f"(per seed {np.round(per_seed, 3).tolist()}); target <= 0.5: {verdict}"
+    )
+    with open(args.out, "w") as f:
+        json.dump({"rows": rows, "ratio": ratio, "args": vars(args)}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
