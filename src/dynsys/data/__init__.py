@@ -7,6 +7,9 @@
 - [`sample_windows`][], [`WindowSampler`][], [`sample_window_indices`][]: random windows
   for sequence training; [`iterate_batches`][]: fixed-shape mini-batches of whole
   trajectories.
+- [`SpikeData`][] / [`spike_data`][] / [`split_trials`][]: binned spike counts with
+  held-out neurons, forward bins and a condition-stratified trial split;
+  [`lorenz_spikes`][]: LFADS-style Lorenz-driven Poisson population with true rates.
 - [`benchmark`][] (DSR protocol: Lorenz-63, Rössler, Lorenz-96 or any system) and
   [`generate`][]: data sets simulated deterministically from a seed.
 """
@@ -15,11 +18,15 @@ from ._benchmarks import Benchmark as Benchmark
 from ._benchmarks import benchmark as benchmark
 from ._benchmarks import benchmark_names as benchmark_names
 from ._benchmarks import generate as generate
+from ._lorenz_spikes import lorenz_spikes as lorenz_spikes
 from ._samplers import Batch as Batch
 from ._samplers import WindowSampler as WindowSampler
 from ._samplers import iterate_batches as iterate_batches
 from ._samplers import sample_window_indices as sample_window_indices
 from ._samplers import sample_windows as sample_windows
+from ._spike_splits import SpikeData as SpikeData
+from ._spike_splits import spike_data as spike_data
+from ._spike_splits import split_trials as split_trials
 from ._split import split_time as split_time
 from ._split import split_trajectories as split_trajectories
 from ._standardize import Standardization as Standardization

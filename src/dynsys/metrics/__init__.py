@@ -1,4 +1,8 @@
-"""Evaluation metrics shared by every model family (definitions in docs/metrics.md)."""
+"""Evaluation metrics shared by every model family (definitions in docs/metrics.md).
+
+Neural populations (NLB definitions): `bits_per_spike`, `co_bps`, `fp_bps`, `poisson_nll`,
+`rate_r2`, `psth_r2`, `velocity_r2` and `r2_score` (true values first).
+"""
 
 from ._field_errors import nrmse as nrmse
 from ._field_errors import relative_l2_error as relative_l2_error
@@ -9,4 +13,12 @@ from ._power_spectrum import power_spectrum as power_spectrum
 from ._power_spectrum import power_spectrum_distance as power_spectrum_distance
 from ._prediction_error import PredictionErrorResult as PredictionErrorResult
 from ._prediction_error import prediction_error as prediction_error
+from ._spikes import bits_per_spike as bits_per_spike
+from ._spikes import co_bps as co_bps
+from ._spikes import fp_bps as fp_bps
+from ._spikes import poisson_nll as poisson_nll
+from ._spikes import psth_r2 as psth_r2
+from ._spikes import r2_score as r2_score
+from ._spikes import rate_r2 as rate_r2
+from ._spikes import velocity_r2 as velocity_r2
 from ._state_space_divergence import state_space_divergence as state_space_divergence

@@ -1,0 +1,126 @@
+"""LangevinFlow vs its ablations and baselines on LFADS-style Lorenz spikes (NLB metrics).
+
+Run: .venv/bin/python benchmarks/latent_lorenz_spikes.py [--steps N] [--seeds 0 1 2]
+     [--variants full no_bypass mlp h_only gru smoothing]
+
+Data: `dynsys.data.lorenz_spikes()` at its defaults (65 conditions × 20 trials, 30
+neurons, 6 held out, 50 × 20 ms bins of which the last 10 are forward bins, seed 0), the
+same for every run. Each model variant is trained with `dynsys.latent.fit` for `--steps`
+steps (default 200: a CPU budget; batch 64, AdamW lr 1e-2, coordinated dropout 0.3,
+KL ramp over the first quarter)
+from three model seeds; scores are on the 260 eval trials:
+rate R² (observed bins, true rates first), co-bps (held-out neurons), fp-bps (forward
+bins), PSTH R², training wall time. Variants:
+
+- full: LangevinFlow, oscillator potential, decoder reads [z, v, h] (reference design);
+- no_bypass: decoder reads [z, v] only (the encoder state h is removed);
+- mlp: full, with the MLP potential (nonlinear force);
+- h_only: decoder reads h only (no Langevin latents at all: the bypass alone);
+- gru: GRU sequential auto-encoder (LFADS-like, no controller);
+- smoothing: Gaussian-smoothed held-in spikes + Poisson GLM (no training loop).
+
+The seed spread (mean ± std over seeds) is printed so that differences can be judged
+against training noise. No reference implementation runs side by side (the paper's code is
+PyTorch-Lightning on NLB files); the true rates give the ceiling of each metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import jax
+import numpy as np
+
+from dynsys import data, latent
+
+SIZE = dict(latent_dim=64, hidden_dim=64, model_size=64, n_heads=2, ff_size=128)
+VARIANTS = {
+    "full": dict(decoder_inputs=("z", "v", "h")),
+    "no_bypass": dict(decoder_inputs=("z", "v")),
+    "mlp": dict(decoder_inputs=("z", "v", "h"), potential="mlp"),
+    "h_only": dict(decoder_inputs=("h",)),
+}
+
+
+def build(name, ds, seed):
+    key = jax.random.key(seed)
+    dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
+    if name == "gru":
+        return latent.GRUAutoencoder(*dims, encoder_dim=64, generator_dim=64, factor_dim=16,
+                                     key=key)  # fmt: skip
+    return latent.LangevinFlow(*dims, dt=0.1, friction=1.0, temperature=1.0, key=key,
+                               **SIZE, **VARIANTS[name])  # fmt: skip
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-2)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument(
+        "--variants", nargs="+", default=["full", "no_bypass", "mlp", "h_only", "gru", "smoothing"]
+    )
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args()
+
+    ds = data.lorenz_spikes(seed=0)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
+          f"(shared with other jobs: absolute times are noisy), jax {jax.__version__}, "
+          f"backend {jax.default_backend()}")  # fmt: skip
+    print(f"data: {ds.spikes.shape}, heldout {len(ds.heldout)}, forward {ds.n_forward}, "
+          f"train {ds.train.shape[0]} / eval {ds.eval.shape[0]} trials; steps {args.steps}, "
+          f"batch {args.batch}, lr {args.lr}, seeds {args.seeds}")  # fmt: skip
+    ceiling = latent.evaluate(ds.rates[ds.eval], ds)
+    print("true rates (ceiling):", {k: round(v, 4) for k, v in ceiling.items()})
+    results = {}
+    for name in args.variants:
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            if name == "smoothing":
+                model = latent.fit_smoothing_baseline(ds)
+            else:
+                fit = latent.fit(build(name, ds, seed), ds, key=jax.random.key(100 + seed),
+                                 n_steps=args.steps, batch_size=args.batch,
+                                 learning_rate=args.lr, progress=False)  # fmt: skip
+                model = fit.model
+            wall = time.perf_counter() - t0
+            scores = latent.evaluate(latent.infer_rates(model, ds, ds.eval), ds)
+            scores["train_s"] = wall
+            results.setdefault(name, []).append(scores)
+            line = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
+            print(f"{name:10s} seed {seed}: {line}", flush=True)
+            if name == "smoothing":
+                break  # deterministic: one run
+
+    cols = ["rate_r2", "co_bps", "fp_bps", "psth_r2", "rate_r2_fwd", "train_s"]
+    print("\n| variant | " + " | ".join(cols) + " |")
+    print("|---|" + "---|" * len(cols))
+    for name, runs in results.items():
+        cells = []
+        for c in cols:
+            v = np.array([r[c] for r in runs])
+            cells.append(f"{v.mean():.3f} ± {v.std(ddof=1):.3f}" if v.size > 1 else f"{v[0]:.3f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    print("| true rates | " + " | ".join(
+        f"{ceiling[c]:.3f}" if c in ceiling else "–" for c in cols) + " |")  # fmt: skip
+    if "full" in results:
+        r2 = np.mean([r["rate_r2"] for r in results["full"]])
+        print(f"\ntarget full-model rate R² >= 0.9: {r2:.3f} -> {'met' if r2 >= 0.9 else 'MISSED'}")
+    for other in ("no_bypass", "h_only", "mlp", "gru"):
+        if "full" in results and other in results:
+            a = np.array([r["rate_r2"] for r in results["full"]])
+            b = np.array([r["rate_r2"] for r in results[other]])
+            spread = np.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size) if a.size > 1 else 0
+            print(f"rate R² full − {other}: {a.mean() - b.mean():+.3f} (seed s.e. {spread:.3f})")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"ceiling": ceiling, "results": results, "args": vars(args)}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

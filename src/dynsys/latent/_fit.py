@@ -1,0 +1,269 @@
+"""Train and evaluate sequential latent models of spike counts through `dynsys.training.fit`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .. import metrics, training
+from .._validation import check_in_range, check_int, check_positive
+from ..data import SpikeData
+from ._abstract import AbstractSpikeModel
+
+_HINT = (
+    "Latent-model remedies: a lower `learning_rate`, a tighter `gradient_clip`, a smaller "
+    "latent step `dt`, or a slower KL ramp."
+)
+
+
+def _check_model(model: Any, data: Any) -> None:
+    if not isinstance(model, AbstractSpikeModel):
+        raise TypeError(
+            f"`model` must be a dynsys.latent.AbstractSpikeModel, got {type(model).__name__}."
+        )
+    if not isinstance(data, SpikeData):
+        raise TypeError(f"`data` must be a dynsys.data.SpikeData, got {type(data).__name__}.")
+    want = (len(data.heldin), data.n_neurons, data.n_forward)
+    have = (model.n_input, model.n_output, model.n_forward)
+    if want != have:
+        raise ValueError(
+            f"`model` (n_input, n_output, n_forward) = {have} does not match `data` "
+            f"(held-in neurons, neurons, forward bins) = {want}."
+        )
+
+
+def coordinated_dropout(key: jax.Array, x: jax.Array, rate: float) -> tuple[jax.Array, jax.Array]:
+    """Coordinated dropout (Keshtkaran & Pandarinath 2019): drop input entries at random.
+
+    Each entry is kept with probability 1 − `rate` and rescaled by 1/(1 − `rate`); the
+    returned `keep` mask marks the kept entries. The reconstruction loss is then taken
+    only on the *dropped* entries (and on entries never input), so the model cannot pass
+    a count straight through to its own prediction.
+
+    **Arguments:** `key`; `x` counts of any shape; `rate` in [0, 1).
+
+    **Returns:** `(x_dropped, keep)`, both of `x`'s shape (keep is bool).
+    """
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype), keep
+
+
+def fit(
+    model: AbstractSpikeModel,
+    data: SpikeData,
+    *,
+    key: jax.Array,
+    n_steps: int = 2000,
+    batch_size: int = 64,
+    learning_rate: float = 3e-3,
+    weight_decay: float = 2e-5,
+    kl_weight: float = 1.0,
+    kl_ramp_steps: int | None = None,
+    cd_rate: float = 0.3,
+    gradient_clip: float | None = 1.0,
+    eval_every: int | None = None,
+    progress: bool = True,
+    on_nonfinite: str = "raise",
+) -> training.FitResult:
+    """Train a spike model by the (β-weighted) ELBO with coordinated dropout.
+
+    Each step draws `batch_size` training trials without replacement, applies
+    [`coordinated_dropout`][] to their held-in observed counts, and minimises
+
+        L = Σ w·(λ − y log λ) / Σ w  +  β(step) · mean_trials KL / (T · N),
+
+    the Poisson negative log-likelihood per scored entry (held-out neurons and forward
+    bins always, held-in observed entries when dropped; masked bins never) plus the KL
+    per entry, so that β = 1 is the ELBO per entry. β ramps linearly from 0 to
+    `kl_weight` over `kl_ramp_steps` (reference: to 0.1 over 500 epochs). AdamW
+    (`learning_rate`, `weight_decay`) with optional global-norm clipping, through
+    [`dynsys.training.fit`][] (non-finite steps stop with the step and a hint).
+
+    **Arguments:**
+
+    - `model`: an [`AbstractSpikeModel`][] sized for `data` (n_input = held-in neurons,
+      n_output = all neurons, n_forward = forward bins).
+    - `data`: [`dynsys.data.SpikeData`][]; only its `train` trials are used.
+    - `key`: PRNG key (batches, dropout, posterior samples, Langevin noise).
+    - `n_steps`, `batch_size`, `learning_rate`, `weight_decay`, `gradient_clip`.
+    - `kl_weight`, `kl_ramp_steps` (default `n_steps // 4`): the β schedule.
+    - `cd_rate`: coordinated-dropout rate in [0, 1).
+    - `eval_every`: record the eval-trial Poisson NLL per entry (deterministic inference)
+      every so many steps in `eval_history["eval_nll"]` (monitoring only; the last model
+      is returned).
+    - `progress`, `on_nonfinite`: passed to [`dynsys.training.fit`][].
+
+    **Returns:** the [`dynsys.training.FitResult`][] (`.model` is the trained model;
+    `history` holds `loss`, `nll`, `kl`, `beta`).
+
+    ```python
+    ds = dynsys.data.lorenz_spikes(n_conditions=8, n_trials=4)
+    model = LangevinFlow(len(ds.heldin), ds.n_neurons, ds.n_forward, key=jax.random.key(0))
+    result = fit(model, ds, key=jax.random.key(1), n_steps=200)
+    ```
+    """
+    _check_model(model, data)
+    n_steps = check_int(n_steps, "n_steps", minimum=1)
+    n_train = int(data.train.shape[0])
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    if batch_size > n_train:
+        raise ValueError(f"`batch_size`={batch_size} exceeds the {n_train} training trials.")
+    check_positive(learning_rate, "learning_rate")
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    check_positive(kl_weight, "kl_weight", allow_zero=True)
+    kl_ramp_steps = max(n_steps // 4, 1) if kl_ramp_steps is None else kl_ramp_steps
+    kl_ramp_steps = check_int(kl_ramp_steps, "kl_ramp_steps", minimum=1)
+    check_in_range(cd_rate, "cd_rate", 0.0, 1.0)
+    if cd_rate >= 1.0:
+        raise ValueError(f"`cd_rate` must be < 1, got {cd_rate!r}.")
+    if gradient_clip is not None:
+        check_positive(gradient_clip, "gradient_clip")
+
+    dtype = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))[0].dtype
+    spikes = data.spikes[data.train].astype(dtype)
+    valid = data.mask[data.train]
+    heldin = jnp.asarray(data.heldin)
+    t_obs, n_out = data.n_observed, data.n_neurons
+    beta_max = float(kl_weight)
+
+    def trial_terms(m, counts, ok, key):
+        k_cd, k_model = jax.random.split(key)
+        x = counts[:t_obs][:, heldin]
+        if cd_rate > 0:
+            x, keep = coordinated_dropout(k_cd, x, cd_rate)
+            kept = jnp.zeros((data.n_bins, n_out), dtype=bool).at[:t_obs, heldin].set(keep)
+            scored = ~kept
+        else:
+            scored = jnp.ones((data.n_bins, n_out), dtype=bool)
+        log_rates, kl = m(x, key=k_model)
+        nll = jnp.exp(log_rates) - counts * log_rates
+        w = (scored & ok[:, None]).astype(dtype)
+        return jnp.sum(w * nll), jnp.sum(w), kl
+
+    def loss_fn(m, batch, state, key):
+        counts, ok = batch
+        keys = jax.random.split(key, counts.shape[0])
+        nll_sum, weight, kl = jax.vmap(trial_terms, in_axes=(None, 0, 0, 0))(m, counts, ok, keys)
+        nll = jnp.sum(nll_sum) / jnp.maximum(jnp.sum(weight), 1.0)
+        kl = jnp.mean(kl) / (data.n_bins * n_out)
+        step = state["step"]
+        beta = beta_max * jnp.minimum(1.0, step.astype(dtype) / kl_ramp_steps)
+        loss = nll + beta * kl
+        return loss, ({"step": step + 1}, {"nll": nll, "kl": kl, "beta": beta})
+
+    @jax.jit
+    def batch_fn(step, key):
+        idx = jax.random.choice(key, n_train, (batch_size,), replace=False)
+        return spikes[idx], valid[idx]
+
+    opt = optax.adamw(learning_rate, weight_decay=weight_decay)
+    if gradient_clip is not None:
+        opt = optax.chain(optax.clip_by_global_norm(gradient_clip), opt)
+
+    eval_fn = None
+    if eval_every is not None:
+        eval_every = check_int(eval_every, "eval_every", minimum=1)
+        x_eval = data.model_input(data.eval)
+        y_eval = data.spikes[data.eval].astype(dtype)
+        ok_eval = jnp.broadcast_to(data.mask[data.eval][..., None], y_eval.shape).astype(dtype)
+
+        @eqx.filter_jit
+        def eval_fn(m):
+            lr = jax.vmap(lambda x: m(x)[0])(x_eval)
+            nll = jnp.sum(ok_eval * (jnp.exp(lr) - y_eval * lr)) / jnp.sum(ok_eval)
+            return {"eval_nll": nll}
+
+    try:
+        return training.fit(
+            model, loss_fn, batch_fn, optimizer=opt, n_steps=n_steps, key=key, has_aux=True,
+            train_state={"step": jnp.zeros((), dtype=jnp.int32)}, eval_fn=eval_fn,
+            eval_every=eval_every, progress=progress, on_nonfinite=on_nonfinite,
+        )  # fmt: skip
+    except training.NonFiniteError as err:
+        raise training.NonFiniteError(
+            f"{err} {_HINT}", step=err.step, quantity=err.quantity,
+            last_good_model=err.last_good_model,
+        ) from err  # fmt: skip
+
+
+def infer_rates(model: AbstractSpikeModel, data: SpikeData, trials: Any = None) -> jax.Array:
+    """Deterministic rates of `model` for some trials of `data` (spikes per bin).
+
+    Runs the model on the held-in observed counts with `key=None` (posterior means, no
+    latent noise) and exponentiates: `(n_trials, n_bins, n_neurons)`.
+
+    **Arguments:** `model`; `data`; `trials`: indices (default: all trials).
+
+    **Returns:** rates `(trials, time, neurons)`.
+
+    ```python
+    rates = infer_rates(result.model, ds, ds.eval)
+    ```
+    """
+    _check_model(model, data)
+    trials = jnp.arange(data.n_trials) if trials is None else jnp.asarray(trials)
+    if trials.ndim != 1 or not jnp.issubdtype(trials.dtype, jnp.integer):
+        raise ValueError(f"`trials` must be a 1-D array of trial indices, got {trials.shape}.")
+    if trials.size and (int(trials.min()) < 0 or int(trials.max()) >= data.n_trials):
+        raise ValueError(f"`trials` must lie in [0, {data.n_trials}).")
+    return _infer(model, data.model_input(trials))
+
+
+@eqx.filter_jit
+def _infer(model, x):
+    return jnp.exp(jax.vmap(lambda xi: model(xi)[0])(x))
+
+
+def evaluate(rates: Any, data: SpikeData, trials: Any = None) -> dict[str, float]:
+    """NLB-style scores of inferred `rates` on some trials of `data` (default: eval trials).
+
+    - `co_bps`: [`dynsys.metrics.co_bps`][] on the held-out neurons (observed bins);
+    - `fp_bps`: [`dynsys.metrics.fp_bps`][] on the forward bins (if any);
+    - `rate_r2`: [`dynsys.metrics.rate_r2`][] against the true rates (if known; true
+      first), all neurons over the observed bins (the inference task);
+    - `rate_r2_fwd`: the same over the forward bins (the forecast task);
+    - `psth_r2`: [`dynsys.metrics.psth_r2`][] of condition-averaged rates against the
+      condition-averaged true rates over the observed bins (if known).
+
+    **Arguments:** `rates` `(len(trials), time, neurons)` in spikes per bin; `data`;
+    `trials` indices (default `data.eval`).
+
+    **Returns:** dict of floats.
+
+    ```python
+    evaluate(infer_rates(model, ds, ds.eval), ds)
+    ```
+    """
+    if not isinstance(data, SpikeData):
+        raise TypeError(f"`data` must be a dynsys.data.SpikeData, got {type(data).__name__}.")
+    trials = np.asarray(data.eval if trials is None else trials)
+    rates = np.asarray(rates)
+    if rates.shape != (trials.size, data.n_bins, data.n_neurons):
+        raise ValueError(
+            f"`rates` must have shape {(trials.size, data.n_bins, data.n_neurons)}, got "
+            f"{rates.shape}."
+        )
+    spikes, mask = np.asarray(data.spikes)[trials], np.asarray(data.mask)[trials]
+    out = {}
+    if data.heldout:
+        out["co_bps"] = metrics.co_bps(rates, spikes, data.heldout, data.n_forward, mask=mask)
+    if data.n_forward:
+        out["fp_bps"] = metrics.fp_bps(rates, spikes, data.n_forward, mask=mask)
+    if data.rates is not None:
+        true = np.asarray(data.rates)[trials]
+        t = data.n_observed
+        out["rate_r2"] = metrics.rate_r2(true[:, :t], rates[:, :t], mask=mask[:, :t])
+        if data.n_forward:
+            out["rate_r2_fwd"] = metrics.rate_r2(true[:, t:], rates[:, t:], mask=mask[:, t:])
+        _, cond = np.unique(np.asarray(data.conditions)[trials], return_inverse=True)
+        n_c = int(cond.max()) + 1
+        counts = np.bincount(cond, minlength=n_c)[:, None, None]
+        psth = np.zeros((n_c, t) + true.shape[2:])
+        np.add.at(psth, cond, true[:, :t])
+        out["psth_r2"] = metrics.psth_r2(psth / counts, rates[:, :t], cond)
+    return out

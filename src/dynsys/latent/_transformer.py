@@ -1,0 +1,91 @@
+"""A one-layer Transformer that maps a latent sequence to log-rates."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._validation import check_int
+
+
+class TransformerDecoder(eqx.Module):
+    """One pre-norm Transformer encoder layer and a linear read-out, per sequence.
+
+    u_t → x_t = P u_t;  x ← x + MHA(LN(x)) (causal mask optional);  x ← x + FFN(LN(x));
+    y_t = R LN(x_t) + b, with FFN(x) = W₂ GELU(W₁ x). LangevinFlow's decoder is one such
+    layer (reference: post-norm with T-Fixup scaling; pre-norm is used here for stable
+    training without warm-up). No positional encoding: time enters through the inputs.
+
+    **Arguments:**
+
+    - `in_size`, `out_size`: input and output features per time step.
+    - `model_size`: width d of the layer; `n_heads` must divide it.
+    - `ff_size`: hidden width of the feed-forward block.
+    - `causal`: True masks attention to the past and present (output t reads inputs ≤ t);
+      False attends over the whole sequence (reference setting).
+    - `key`: PRNG key.
+
+    **Call:** `decoder(u)` with `u` `(time, in_size)` → `(time, out_size)`.
+
+    ```python
+    dec = TransformerDecoder(6, 5, model_size=16, n_heads=2, key=jax.random.key(0))
+    dec(jnp.zeros((10, 6))).shape   # (10, 5)
+    ```
+    """
+
+    project: eqx.nn.Linear
+    attention: eqx.nn.MultiheadAttention
+    norm1: eqx.nn.LayerNorm
+    norm2: eqx.nn.LayerNorm
+    norm3: eqx.nn.LayerNorm
+    ff1: eqx.nn.Linear
+    ff2: eqx.nn.Linear
+    readout: eqx.nn.Linear
+    causal: bool = eqx.field(static=True)
+
+    def __init__(
+        self,
+        in_size: int,
+        out_size: int,
+        *,
+        model_size: int = 64,
+        n_heads: int = 2,
+        ff_size: int = 128,
+        causal: bool = False,
+        dtype=None,
+        key: jax.Array,
+    ):
+        in_size = check_int(in_size, "in_size", minimum=1)
+        out_size = check_int(out_size, "out_size", minimum=1)
+        model_size = check_int(model_size, "model_size", minimum=1)
+        n_heads = check_int(n_heads, "n_heads", minimum=1)
+        ff_size = check_int(ff_size, "ff_size", minimum=1)
+        if model_size % n_heads:
+            raise ValueError(f"`model_size`={model_size} must be divisible by `n_heads`={n_heads}.")
+        if not isinstance(causal, bool):
+            raise TypeError(f"`causal` must be True or False, got {causal!r}.")
+        k = jax.random.split(key, 5)
+        self.project = eqx.nn.Linear(in_size, model_size, dtype=dtype, key=k[0])
+        self.attention = eqx.nn.MultiheadAttention(
+            n_heads, model_size, use_query_bias=True, use_key_bias=True, use_value_bias=True,
+            use_output_bias=True, dtype=dtype, key=k[1],
+        )  # fmt: skip
+        self.norm1 = eqx.nn.LayerNorm(model_size, dtype=dtype)
+        self.norm2 = eqx.nn.LayerNorm(model_size, dtype=dtype)
+        self.norm3 = eqx.nn.LayerNorm(model_size, dtype=dtype)
+        self.ff1 = eqx.nn.Linear(model_size, ff_size, dtype=dtype, key=k[2])
+        self.ff2 = eqx.nn.Linear(ff_size, model_size, dtype=dtype, key=k[3])
+        self.readout = eqx.nn.Linear(model_size, out_size, dtype=dtype, key=k[4])
+        self.causal = causal
+
+    def __call__(self, u: Float[Array, "time in_size"]) -> Float[Array, "time out_size"]:
+        x = jax.vmap(self.project)(u)
+        n = x.shape[0]
+        mask = jnp.tril(jnp.ones((n, n), dtype=bool)) if self.causal else None
+        h = jax.vmap(self.norm1)(x)
+        x = x + self.attention(h, h, h, mask=mask)
+        h = jax.vmap(self.norm2)(x)
+        x = x + jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h)
+        return jax.vmap(lambda r: self.readout(self.norm3(r)))(x)

@@ -1,0 +1,153 @@
+"""LangevinFlow, the GRU auto-encoder and the smoothing baseline: structure and training."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dynsys import data, latent
+
+
+@pytest.fixture(scope="module")
+def spikes():
+    return data.lorenz_spikes(n_conditions=8, n_trials=6, n_neurons=16, n_bins=24,
+                              n_heldout=4, n_forward=4, substeps=2, time_scale=3.0,
+                              base_rate=20.0, seed=0)  # fmt: skip
+
+
+def _flow(ds, key=0, **kw):
+    kw = {"latent_dim": 8, "hidden_dim": 16, "model_size": 16, "ff_size": 32, **kw}
+    return latent.LangevinFlow(len(ds.heldin), ds.n_neurons, ds.n_forward,
+                               key=jax.random.key(key), **kw)  # fmt: skip
+
+
+def test_transformer_decoder_causal_mask():
+    u = jax.random.normal(jax.random.key(0), (10, 5))
+    bumped = u.at[6].add(1.0)
+    for causal in (True, False):
+        dec = latent.TransformerDecoder(5, 3, model_size=8, n_heads=2, ff_size=8, causal=causal,
+                                        key=jax.random.key(1))  # fmt: skip
+        diff = np.abs(np.asarray(dec(bumped) - dec(u))).max(axis=1)
+        if causal:
+            np.testing.assert_allclose(diff[:6], 0.0, atol=1e-12)
+        else:
+            assert diff[:6].min() > 1e-8
+        assert diff[6] > 1e-6
+
+
+def test_langevin_flow_shapes_and_decoder_inputs(spikes):
+    ds = spikes
+    x = ds.model_input()[0]
+    model = _flow(ds)
+    run = eqx.filter_jit(lambda m, x, k: m.trajectory(x, key=k))
+    path = run(model, x, None)
+    assert path.z.shape == path.v.shape == (24, 8) and path.h.shape == (24, 16)
+    assert path.log_rates.shape == (24, ds.n_neurons)
+    # The decoder reads exactly [z, v, h]; without "h" exactly [z, v] (no bypass).
+    np.testing.assert_allclose(
+        np.asarray(path.log_rates),
+        np.asarray(model.decoder(jnp.concatenate([path.z, path.v, path.h], -1))), atol=1e-12,
+    )  # fmt: skip
+    no_bypass = _flow(ds, decoder_inputs=("z", "v"))
+    p2 = run(no_bypass, x, None)
+    np.testing.assert_allclose(
+        np.asarray(p2.log_rates),
+        np.asarray(no_bypass.decoder(jnp.concatenate([p2.z, p2.v], -1))), atol=1e-12,
+    )  # fmt: skip
+    assert no_bypass.decoder.project.in_features == 16
+    # The latents follow the BAOAB flow of the potential from (z0, v0) (no noise).
+    zs, vs = latent.langevin_rollout(model.potential, path.z[0], path.v[0], 23, dt=model.dt,
+                                     friction=model.friction)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(path.z), np.asarray(zs), atol=1e-12)
+    # Deterministic without a key; stochastic (posterior sample + noise) with one.
+    again = run(model, x, None).log_rates
+    np.testing.assert_array_equal(np.asarray(again), np.asarray(path.log_rates))
+    a, b = run(model, x, jax.random.key(1)).z, run(model, x, jax.random.key(2)).z
+    assert float(jnp.max(jnp.abs(a - b))) > 1e-6
+    mlp = _flow(ds, potential="mlp")
+    assert isinstance(mlp.potential, latent.MLPPotential)
+    with pytest.raises(ValueError, match="decoder_inputs"):
+        _flow(ds, decoder_inputs=("h", "z"))
+    with pytest.raises(ValueError, match="potential"):
+        _flow(ds, potential="quartic")
+
+
+def test_gaussian_kl_by_hand():
+    mean, log_var = jnp.array([1.0, 0.0]), jnp.log(jnp.array([1.0, 2.0]))
+    expected = 0.5 * ((1 + 1 - 1 - 0) + (0 + 2 - 1 - np.log(2)))
+    np.testing.assert_allclose(float(latent.gaussian_kl(mean, log_var)), expected, rtol=1e-12)
+
+
+def test_coordinated_dropout():
+    x = jnp.ones((200, 50))
+    dropped, keep = latent.coordinated_dropout(jax.random.key(0), x, 0.3)
+    np.testing.assert_allclose(float(keep.mean()), 0.7, atol=0.01)
+    np.testing.assert_allclose(np.asarray(dropped)[np.asarray(keep)], 1 / 0.7, rtol=1e-12)
+    assert float(jnp.abs(dropped[~keep]).max()) == 0.0
+
+
+def test_short_training_improves_rate_r2(spikes):
+    ds = spikes
+    model = _flow(ds, dt=0.2)
+    before = latent.evaluate(latent.infer_rates(model, ds, ds.eval), ds)
+    result = latent.fit(model, ds, key=jax.random.key(1), n_steps=150, batch_size=16,
+                        learning_rate=1e-2, progress=False)  # fmt: skip
+    after = latent.evaluate(latent.infer_rates(result.model, ds, ds.eval), ds)
+    assert set(result.history) >= {"loss", "nll", "kl", "beta"}
+    np.testing.assert_allclose(result.history["beta"][-1], 1.0)
+    assert after["rate_r2"] > before["rate_r2"] + 0.3, (before, after)
+    assert after["rate_r2"] > 0.3 and after["co_bps"] > 0
+
+
+def test_gru_autoencoder_and_smoothing_baseline(spikes):
+    ds = spikes
+    dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
+    model = latent.GRUAutoencoder(*dims, encoder_dim=16, generator_dim=16, factor_dim=4,
+                                  key=jax.random.key(0))  # fmt: skip
+    log_rates, kl = model(ds.model_input()[0])
+    assert log_rates.shape == (24, ds.n_neurons) and kl.shape == ()
+    base = latent.fit_smoothing_baseline(ds, kernel_sd=1.5)
+    rates = latent.infer_rates(base, ds, ds.eval)
+    scores = latent.evaluate(rates, ds)
+    assert scores["co_bps"] > 0.05
+    # Forward bins reuse the features of the last observed bin.
+    np.testing.assert_allclose(np.asarray(rates[:, -1]), np.asarray(rates[:, ds.n_observed - 1]))
+    np.testing.assert_allclose(
+        np.asarray(latent.gaussian_smooth(jnp.ones((7, 2)), 2.0)), 1.0, rtol=1e-12
+    )
+
+
+def test_glm_recovers_weights():
+    # Counts whose log-rate is linear in the smoothed held-in counts are fit back.
+    rng = np.random.default_rng(0)
+    x = rng.poisson(2.0, (300, 30, 3))
+    smooth = jax.vmap(lambda xi: latent.gaussian_smooth(xi, 1.0))(jnp.asarray(x, float))
+    w = np.array([0.3, -0.2, 0.1])
+    rate = np.exp(np.asarray(smooth) @ w - 0.5)
+    y = rng.poisson(rate)
+    ds = data.spike_data(np.concatenate([x, y[..., None]], -1), heldout=[3],
+                         train_fraction=0.9)  # fmt: skip
+    base = latent.fit_smoothing_baseline(ds, kernel_sd=1.0, alpha=0.0)
+    # 8100 training bins: standard errors ≈ 0.015 (weights) and ≈ 0.05 (bias).
+    np.testing.assert_allclose(np.asarray(base.weights[:3, 3]), w, atol=0.05)
+    np.testing.assert_allclose(float(base.weights[3, 3]), -0.5, atol=0.15)
+
+
+def test_fit_and_infer_bad_input(spikes):
+    ds = spikes
+    wrong = latent.LangevinFlow(3, ds.n_neurons, ds.n_forward, latent_dim=4, hidden_dim=4,
+                                model_size=4, ff_size=4, key=jax.random.key(0))  # fmt: skip
+    with pytest.raises(ValueError, match="does not match"):
+        latent.fit(wrong, ds, key=jax.random.key(0), n_steps=1)
+    model = _flow(ds)
+    with pytest.raises(ValueError, match="batch_size"):
+        latent.fit(model, ds, key=jax.random.key(0), n_steps=1, batch_size=10_000)
+    with pytest.raises(ValueError, match="cd_rate"):
+        latent.fit(model, ds, key=jax.random.key(0), n_steps=1, batch_size=4, cd_rate=1.0)
+    with pytest.raises(TypeError, match="SpikeData"):
+        latent.fit(model, np.zeros((3, 4, 5)), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="trials"):
+        latent.infer_rates(model, ds, [ds.n_trials])
+    with pytest.raises(ValueError, match="rates"):
+        latent.evaluate(np.ones((2, 3, 4)), ds)
