@@ -1,5 +1,8 @@
 """Evaluation metrics shared by every model family (definitions in docs/metrics.md).
 
+Images and fields: `ssim` (structural similarity, Wang et al. 2004), `nrmse`,
+`relative_l2_error`.
+
 Neural populations (NLB definitions): `bits_per_spike`, `co_bps`, `fp_bps`, `poisson_nll`,
 `rate_r2`, `psth_r2`, `velocity_r2` and `r2_score` (true values first).
 """
@@ -21,4 +24,5 @@ from ._spikes import psth_r2 as psth_r2
 from ._spikes import r2_score as r2_score
 from ._spikes import rate_r2 as rate_r2
 from ._spikes import velocity_r2 as velocity_r2
+from ._ssim import ssim as ssim
 from ._state_space_divergence import state_space_divergence as state_space_divergence
