@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format clean bench-install
+.PHONY: demo test test-slow lint format clean bench-install docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -36,12 +36,25 @@ format: $(STAMP)
 bench-install: $(STAMP)
 	$(PY) -m pip install -e ".[test,bench]"
 
-clean:
-	rm -rf $(VENV) outputs .pytest_cache
+# The documentation site (mkdocs-material + mkdocstrings, notebooks rendered unexecuted) into
+# site/; --strict turns every warning (a broken cross-reference too) into an error. The build
+# needs no network; only the install of the docs extra reaches PyPI.
+DOCS_STAMP := $(VENV)/.docs-installed
 
-# Regenerate notebooks/*.ipynb from their jupytext sources in examples/ (installs jupytext
-# into $(PY) on demand; --update keeps the outputs of an executed notebook).
-NOTEBOOKS := $(basename $(notdir $(wildcard examples/*.py)))
+$(DOCS_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
+
+clean:
+	rm -rf $(VENV) outputs .pytest_cache site
+
+# Regenerate notebooks/*.ipynb and notebooks/course/*.ipynb from their jupytext sources in
+# examples/ and examples/course/ (installs jupytext into $(PY) on demand; --update keeps the
+# outputs of an executed notebook).
+NOTEBOOKS := $(basename $(patsubst examples/%,%,$(wildcard examples/*.py examples/course/*.py)))
 NB_KERNEL := {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
 
 .PHONY: notebooks
