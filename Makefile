@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint format clean bench-install docs
+.PHONY: demo test test-slow test-examples lint format clean bench-install docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks
 	$(PY) -m pytest -n 2 -q
+
+# The notebook sources of every model family at small size (each compiles its training;
+# about 4 min in all on 2 cores): marked slow to keep `make test` short, run by CI too.
+test-examples: $(STAMP)
+	$(PY) -m pytest -n 2 -q -m slow -o addopts="" -k example
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow -o addopts=""
