@@ -101,7 +101,8 @@ def main():
 
     print("\nmachine: shared 2-core CPU (other jobs running); times are indicative only")
     print(f"training: {args.steps} steps, batch {args.batch} snapshots, warm-up {args.warmup}, "
-          f"Adam 5e-3 ×0.985/100 steps, λ = 0.5, γ = 0.1 (Φ-ROM); 3 seeds")  # fmt: skip
+          f"Adam 5e-3 ×0.985/100 steps, λ = 0.5, γ = 0.1 (Φ-ROM); "
+          f"{args.seeds} seed(s)")  # fmt: skip
     keys = ["interp_in", "interp_beyond", "extrap_in", "extrap_beyond", "all_beyond", "train_s"]
     print("| method | " + " | ".join(keys) + " |")
     print("|---" * (len(keys) + 1) + "|")
