@@ -8,3 +8,50 @@ import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
 jax.config.update("jax_numpy_dtype_promotion", "strict")
+
+
+import json  # noqa: E402
+import pathlib  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+import pytest  # noqa: E402
+
+EXAMPLES_DIR = pathlib.Path(__file__).resolve().parents[1] / "examples"
+
+
+class ExampleRun(NamedTuple):
+    """What an example script left: its `metrics.json` and its standard output."""
+
+    metrics: dict
+    stdout: str
+
+
+@pytest.fixture
+def run_example(tmp_path):
+    """Run an example script at small size in a fresh process; an `ExampleRun`.
+
+    `run_example(script, figures, **env)`: `script` is a path or a name in `examples/`;
+    the run must succeed, write each of `figures` as a non-trivial PNG and a `metrics.json`
+    with `"small": true` into `$DYNSYS_OUT`, and nothing outside it.
+    """
+
+    def run(script, figures=(), timeout=600, **env):
+        script = pathlib.Path(script)
+        if not script.is_absolute():
+            script = EXAMPLES_DIR / f"{script}.py"
+        out = tmp_path / "out"
+        env = {**os.environ, "DYNSYS_SMALL": "1", "MPLBACKEND": "Agg", "DYNSYS_OUT": str(out),
+               **env}  # fmt: skip
+        proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+        for fig in figures:
+            assert (out / f"{fig}.png").stat().st_size > 1000, fig
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert metrics["small"] is True
+        assert not list(tmp_path.glob("outputs")), "wrote outside DYNSYS_OUT"
+        return ExampleRun(metrics, proc.stdout)
+
+    return run

@@ -1,15 +1,9 @@
 """The neural-DE example scripts (sources of the notebooks) run at small size."""
 
-import json
 import math
-import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIGURES = {
     "neural_ode_lorenz": ["loss", "attractor", "timeseries"],
     "latent_sde": ["training", "samples", "neural_sde"],
@@ -20,18 +14,8 @@ FIGURES = {
 # beyond the module's default-suite budget: run by `make test-slow`.
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FIGURES))
-def test_nde_example_runs_small(name, tmp_path):
-    out = tmp_path / "out"
-    env = {**os.environ, "DYNSYS_SMALL": "1", "MPLBACKEND": "Agg", "DYNSYS_OUT": str(out)}
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / f"{name}.py")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    for fig in FIGURES[name]:
-        assert (out / f"{fig}.png").stat().st_size > 1000, fig
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["small"] is True
+def test_nde_example_runs_small(name, run_example):
+    metrics = run_example(name, FIGURES[name], timeout=900).metrics
     if name == "neural_ode_lorenz":
         assert metrics["traces"] == [1, 1]  # one compilation per curriculum phase
         assert metrics["lengths"] == [8, 40]
@@ -42,4 +26,3 @@ def test_nde_example_runs_small(name, tmp_path):
         assert metrics["latent_sde"]["traces"] == [1]
         assert metrics["latent_sde"]["kl_path"] >= 0 and metrics["latent_sde"]["kl_z0"] >= 0
         assert math.isfinite(metrics["neural_sde"]["drift_rms_error"])
-    assert not list(tmp_path.glob("outputs")), "wrote outside DYNSYS_OUT"

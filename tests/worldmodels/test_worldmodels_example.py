@@ -1,15 +1,8 @@
 """The reaction–diffusion world-model example runs end to end at a small size."""
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIGURES = ("data", "loss", "horizon", "frames")
 MODELS = {"reaction_diffusion", "convgru", "transformer", "persistence"}
 
@@ -17,17 +10,8 @@ MODELS = {"reaction_diffusion", "convgru", "transformer", "persistence"}
 # ~35 s of CPU (a fresh process compiling three trainings): kept out of the default suite,
 # like the other families' example runs; the training itself is covered by test_worldmodels_fit.
 @pytest.mark.slow
-def test_reaction_diffusion_example_runs_small(tmp_path):
-    out = tmp_path / "out"
-    env = {**os.environ, "DYNSYS_SMALL": "1", "MPLBACKEND": "Agg", "DYNSYS_OUT": str(out)}
-    script = ROOT / "examples" / "reaction_diffusion_world_model.py"
-    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=600)  # fmt: skip
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
-    for fig in FIGURES:
-        assert (out / f"{fig}.png").stat().st_size > 1000, fig
-    summary = json.loads((out / "metrics.json").read_text())
-    assert summary["small"] is True
+def test_reaction_diffusion_example_runs_small(run_example):
+    summary = run_example("reaction_diffusion_world_model", FIGURES).metrics
     counts = summary["parameters"]
     assert set(counts) == MODELS - {"persistence"}
     assert max(counts.values()) <= 1.1 * min(counts.values())
@@ -39,4 +23,3 @@ def test_reaction_diffusion_example_runs_small(tmp_path):
     # Persistence copies pixels: its error grows with the horizon on evolving Gray–Scott.
     pers = summary["scores"]["persistence"]["rollout_mse"]
     assert pers[0] < pers[-1]
-    assert not list(tmp_path.glob("outputs")), "wrote outside DYNSYS_OUT"
