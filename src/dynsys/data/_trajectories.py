@@ -397,3 +397,21 @@ def _to_json_value(value: Any, name: str) -> Any:
         f"`{name}` must hold JSON-serialisable values (numbers, strings, lists, dicts, arrays), "
         f"got {type(value).__name__}."
     )
+
+
+def first_trajectory(data: Any, name: str) -> Array:
+    """The first trajectory `(time, dim)` of `data`: `Trajectories`, `(time, dim)` or
+    `(batch, time, dim)`; raise a `ValueError` naming `name` on other shapes or non-finite
+    values (evaluation entry points of the model families use it)."""
+    if isinstance(data, Trajectories):
+        return data.states[0]
+    x = jnp.asarray(data)
+    if x.ndim == 3:
+        x = x[0]
+    if x.ndim != 2:
+        raise ValueError(
+            f"`{name}` must be (time, dim), (batch, time, dim) or Trajectories, got {x.shape}."
+        )
+    if not bool(jnp.all(jnp.isfinite(x))):
+        raise ValueError(f"`{name}` contains NaN or infinite values.")
+    return x

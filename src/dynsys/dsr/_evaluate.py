@@ -11,6 +11,7 @@ import numpy as np
 
 from .._validation import check_int, check_positive
 from ..data import Trajectories
+from ..data._trajectories import first_trajectory
 from ..metrics import (
     lyapunov_spectrum,
     power_spectrum_distance,
@@ -96,7 +97,7 @@ def evaluate(
 
     **Returns:** an [`Evaluation`][].
     """
-    x = _first_trajectory(test, "test")
+    x = first_trajectory(test, "test")
     if dt is None:
         dt = test.dt if isinstance(test, Trajectories) and test.dt else 1.0
     check_positive(transient_fraction, "transient_fraction", allow_zero=True)
@@ -134,7 +135,7 @@ def evaluate(
     patterns = np.asarray(model.activation_pattern(z))
     floors = {}
     if reference is not None:
-        r = _first_trajectory(reference, "reference").astype(model.dtype)[:n]
+        r = first_trajectory(reference, "reference").astype(model.dtype)[:n]
         floors = {
             "d_stsp": float(state_space_divergence(x, r, n_bins=n_bins)),
             "d_h": float(power_spectrum_distance(x[: r.shape[0]], r, smoothing=smoothing)),
@@ -149,16 +150,3 @@ def evaluate(
         generated=generated,
         latent=z,
     )
-
-
-def _first_trajectory(data, name):
-    if isinstance(data, Trajectories):
-        return data.states[0]
-    x = jnp.asarray(data)
-    if x.ndim == 3:
-        x = x[0]
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must be (T, N), (batch, T, N) or Trajectories, got {x.shape}.")
-    if not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
-    return x

@@ -12,12 +12,14 @@ import jax.numpy as jnp
 from .. import systems
 from .._validation import check_int, check_positive
 from ..data import Trajectories
+from ..data._trajectories import first_trajectory
 from ..metrics import (
     lyapunov_spectrum,
     power_spectrum_distance,
     prediction_error,
     state_space_divergence,
 )
+from ._fit import _param_dtype
 from ._neural_ode import NeuralODE
 
 
@@ -86,7 +88,7 @@ def evaluate(
     """
     if not isinstance(model, NeuralODE):
         raise TypeError(f"`model` must be a NeuralODE, got {type(model).__name__}.")
-    x = _first_trajectory(test, "test")
+    x = first_trajectory(test, "test")
     if dt is None:
         dt = test.dt if isinstance(test, Trajectories) and test.dt else None
         if dt is None:
@@ -97,7 +99,7 @@ def evaluate(
     lyapunov_steps = check_int(lyapunov_steps, "lyapunov_steps", minimum=0)
     if x.shape[-1] != model.data_dim:
         raise ValueError(f"`test` has dim {x.shape[-1]}, the model data_dim={model.data_dim}.")
-    dtype = _dtype(model)
+    dtype = _param_dtype(model)
     x = x.astype(dtype)
     n = x.shape[0]
     n_transient = int(round(transient_fraction * n))
@@ -146,28 +148,10 @@ def evaluate(
         lam = float(spectrum.exponents[0])
     floors = {}
     if reference is not None:
-        r = _first_trajectory(reference, "reference").astype(dtype)[:n]
+        r = first_trajectory(reference, "reference").astype(dtype)[:n]
         floors = {
             "d_stsp": float(state_space_divergence(x, r, n_bins=n_bins)),
             "d_h": float(power_spectrum_distance(x[: r.shape[0]], r, smoothing=smoothing)),
         }
     return NDEEvaluation(d_stsp=d_stsp, d_h=d_h, pe=pe, lambda_max=lam, floors=floors,
                          generated=generated)  # fmt: skip
-
-
-def _dtype(model):
-    leaves = [v for v in jax.tree_util.tree_leaves(model) if eqx.is_inexact_array(v)]
-    return leaves[0].dtype if leaves else jnp.result_type(float)
-
-
-def _first_trajectory(data, name):
-    if isinstance(data, Trajectories):
-        return data.states[0]
-    x = jnp.asarray(data)
-    if x.ndim == 3:
-        x = x[0]
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must be (T, d), (batch, T, d) or Trajectories, got {x.shape}.")
-    if not bool(jnp.all(jnp.isfinite(x))):
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
-    return x
