@@ -1,8 +1,18 @@
-"""Test configuration: float64 everywhere, strict dtype promotion, warnings as errors."""
+"""Test configuration: float64 everywhere, strict dtype promotion, warnings as errors.
+
+Every annotation in `dynsys` is checked at runtime (jaxtyping + beartype), so a wrong
+shape or dtype in a call or a return fails the test that made it. The hook is installed
+before anything imports `dynsys`; `DYNSYS_TYPECHECK=0` switches it off for debugging.
+"""
 
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+if os.environ.get("DYNSYS_TYPECHECK", "1") != "0":
+    import jaxtyping
+
+    jaxtyping.install_import_hook("dynsys", "beartype.beartype")
 
 import jax  # noqa: E402
 

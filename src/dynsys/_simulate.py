@@ -9,7 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from ._validation import (
     as_array,
@@ -28,8 +28,8 @@ _F32_MIN_RTOL = 1e-6
 
 def simulate(
     system: AbstractSystem,
-    y0: Float[Array, "*batch dim"] | None,
-    ts: Float[Array, " time"],
+    y0: ArrayLike | None,
+    ts: ArrayLike,
     *,
     solver: diffrax.AbstractSolver | None = None,
     rtol: float = 1e-10,

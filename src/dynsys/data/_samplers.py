@@ -9,7 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from .._validation import as_array, check_finite, check_int, check_positive, is_traced
 from ._random import check_key
@@ -44,11 +44,11 @@ def sample_window_indices(
 
 def sample_windows(
     key: jax.Array,
-    states: Float[Array, "batch time *state"],
+    states: ArrayLike,
     *,
     window: int,
     batch_size: int,
-    inputs: Float[Array, "batch time input_dim"] | None = None,
+    inputs: ArrayLike | None = None,
     noise_std: float = 0.0,
 ) -> Any:
     """Cut `batch_size` random windows of length `window` from trajectories (jit-able).

@@ -7,14 +7,14 @@ from typing import Any, TypeVar
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_int, check_nonempty, is_traced
 from ._trajectories import Trajectories
 
 _METADATA_KEY = "standardization"
 
-_Data = TypeVar("_Data", Trajectories, Array)
+_Data = TypeVar("_Data", Trajectories, ArrayLike)
 
 
 class Standardization(eqx.Module):
@@ -42,8 +42,9 @@ class Standardization(eqx.Module):
     ```
     """
 
-    mean: Float[Array, " channels"]
-    std: Float[Array, " channels"]
+    # `_channels`: equal lengths are checked by `__check_init__`, with its own message.
+    mean: Float[Array, " _channels"]
+    std: Float[Array, " _channels"]
     n_space: int = eqx.field(static=True, default=0)
 
     def __check_init__(self):

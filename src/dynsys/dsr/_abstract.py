@@ -7,7 +7,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 from equinox import AbstractVar
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import as_array, check_finite, check_int, check_ndim
 from ._observation import AbstractObservation, count_float_entries
@@ -130,10 +130,10 @@ class AbstractPLRNN(eqx.Module):
 
     def generate_latent(
         self,
-        z0: Float[Array, "*batch latent"],
+        z0: ArrayLike,
         n_steps: int,
         *,
-        inputs: Float[Array, "*batch time inputs"] | None = None,
+        inputs: ArrayLike | None = None,
     ) -> Float[Array, "*batch time latent"]:
         """Iterate the latent map freely from `z0` for `n_steps` states (first row = `z0`).
 
@@ -155,10 +155,10 @@ class AbstractPLRNN(eqx.Module):
 
     def generate(
         self,
-        x0: Float[Array, "*batch obs"],
+        x0: ArrayLike,
         n_steps: int,
         *,
-        inputs: Float[Array, "*batch time inputs"] | None = None,
+        inputs: ArrayLike | None = None,
     ) -> Float[Array, "*batch time obs"]:
         """Generate a trajectory in observation space from an initial observation.
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validation import as_array, check_int
 from ._abstract import AbstractPLRNN
@@ -77,7 +77,7 @@ class DendriticPLRNN(AbstractPLRNN):
         *,
         key: PRNGKeyArray,
         clipped: bool = False,
-        data: Float[Array, "time obs"] | None = None,
+        data: ArrayLike | None = None,
         n_inputs: int = 0,
         observation: str | AbstractObservation = "identity",
         dtype: Any = None,

@@ -18,7 +18,7 @@ from ._abstract import AbstractPLRNN
 _MAX_CODE_BITS = 62
 
 
-def patterns_to_codes(patterns: Any) -> np.ndarray:
+def patterns_to_codes(patterns: Any) -> np.ndarray | np.int64:
     """Integer codes of boolean activation patterns: code = Σ_i 2^i · pattern[..., i].
 
     Bit i (value 2^i) is the i-th entry of the pattern; for the AL-RNN that is latent unit
@@ -28,7 +28,7 @@ def patterns_to_codes(patterns: Any) -> np.ndarray:
 
     - `patterns`: boolean array `(..., n_bits)`, n_bits ≤ 62.
 
-    **Returns:** int64 array `(...)`.
+    **Returns:** int64 array `(...)` (a NumPy `int64` scalar for a single pattern).
 
     ```python
     patterns_to_codes([[True, False], [False, True], [True, True]])   # [1, 2, 3]
@@ -62,7 +62,7 @@ def codes_to_patterns(codes: Any, n_bits: int) -> np.ndarray:
     return (np.right_shift(codes[..., None], np.arange(n_bits, dtype=np.int64)) & 1).astype(bool)
 
 
-def symbolic_code(model: AbstractPLRNN, z_traj: Any) -> np.ndarray:
+def symbolic_code(model: AbstractPLRNN, z_traj: Any) -> np.ndarray | np.int64:
     """The integer subregion code of every latent state of a trajectory.
 
     The code is the activation pattern read as a binary number, bit i = pattern entry i
@@ -76,7 +76,7 @@ def symbolic_code(model: AbstractPLRNN, z_traj: Any) -> np.ndarray:
     - `z_traj`: latent states `(..., M)`, e.g. a trajectory `(T, M)` from
       `model.generate_latent`.
 
-    **Returns:** int64 codes, shape `(...)` (e.g. `(T,)`).
+    **Returns:** int64 codes, shape `(...)` (e.g. `(T,)`; a NumPy `int64` for one state).
 
     ```python
     model = ALRNN(20, 2, 3, key=jax.random.key(0))

@@ -119,7 +119,7 @@ class EDMDResult(eqx.Module):
         """log(λ)/dt."""
         return jnp.log(self.eigenvalues) / self.dt
 
-    def eigenfunctions(self, xs: Any) -> Complex[Array, "samples n"]:
+    def eigenfunctions(self, xs: Any) -> Complex[Array, "*samples n"]:
         """φ_k at states `xs` `(samples, dim)` (or one state `(dim,)`): ψ(x)·v_k."""
         xs = as_array(xs, "xs")
         single = xs.ndim == 1
@@ -128,7 +128,7 @@ class EDMDResult(eqx.Module):
         out = psi @ self.eigenvectors
         return out[0] if single else out
 
-    def predict(self, x0: Any, n_steps: int) -> Float[Array, "time dim"]:
+    def predict(self, x0: Any, n_steps: int) -> Float[Array, "*batch time dim"]:
         """Linear Koopman forecast x_n = Re Σ_k λ_k^n φ_k(x0) modes_k, n = 0..n_steps.
 
         **Returns:** `(n_steps + 1, dim)` (or `(batch, n_steps + 1, dim)` for `x0` batched).

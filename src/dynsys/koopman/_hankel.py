@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_int, check_ndim
 
@@ -20,9 +20,7 @@ def check_delays(n_time: int, delays: int, lag: int, name: str = "ys") -> None:
         )
 
 
-def delay_embed(
-    ys: Float[Array, "time ..."], delays: int, lag: int = 1
-) -> Float[Array, "windows delays_dim"]:
+def delay_embed(ys: ArrayLike, delays: int, lag: int = 1) -> Float[Array, "windows delays_dim"]:
     """Stack delayed copies of a series: the time-major Hankel (delay) embedding.
 
     Row `t` is `[y(t), y(t+lag), ..., y(t+(delays−1)lag)]` (oldest first, each `y` a block of

@@ -80,7 +80,7 @@ class KernelEDMDResult(eqx.Module):
         """log(λ)/dt."""
         return jnp.log(self.eigenvalues) / self.dt
 
-    def eigenfunctions(self, xs: Any) -> Complex[Array, "samples r"]:
+    def eigenfunctions(self, xs: Any) -> Complex[Array, "*samples r"]:
         """φ_k(x) = k(x, X) Q Σ⁺ v̂_k at states `xs` `(samples, dim)`."""
         xs = as_array(xs, "xs").astype(self.x_train.dtype)
         single = xs.ndim == 1

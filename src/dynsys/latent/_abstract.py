@@ -6,7 +6,7 @@ import abc
 
 import equinox as eqx
 import jax
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float, Real
 
 
 class AbstractSpikeModel(eqx.Module):
@@ -27,8 +27,8 @@ class AbstractSpikeModel(eqx.Module):
 
     @abc.abstractmethod
     def __call__(
-        self, x: Float[Array, "observed n_input"], *, key: jax.Array | None = None
-    ) -> tuple[Float[Array, "observed+forward n_output"], Float[Array, ""]]:
+        self, x: Real[ArrayLike, "observed n_input"], *, key: jax.Array | None = None
+    ) -> tuple[Float[Array, "time n_output"], Float[Array, ""]]:
         """Log-rates (spikes per bin) `(T_obs + n_forward, n_output)` and the KL term.
 
         `key` None is deterministic inference (posterior means, no latent noise); with a

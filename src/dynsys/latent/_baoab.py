@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_int, check_positive
 from ._potentials import AbstractPotential
@@ -72,21 +72,22 @@ def _step(potential, z, v, noise, dt, friction, temperature):
 
 def langevin_rollout(
     potential: AbstractPotential,
-    z0: Float[Array, " dim"],
-    v0: Float[Array, " dim"],
+    z0: ArrayLike,
+    v0: ArrayLike,
     n_steps: int,
     *,
     dt: float,
     friction: float,
     temperature: float = 1.0,
     key: jax.Array | None = None,
-) -> tuple[Float[Array, "n_steps+1 dim"], Float[Array, "n_steps+1 dim"]]:
+) -> tuple[Float[Array, "time dim"], Float[Array, "time dim"]]:
     """Integrate underdamped Langevin dynamics for `n_steps` BAOAB steps (`lax.scan`).
 
     See [`baoab_step`][] for the scheme and the arguments; `key` None or `temperature` 0
     gives the deterministic (damped Hamiltonian) flow.
 
-    **Returns:** `(zs, vs)`, each `(n_steps + 1, dim)`, starting with `(z0, v0)`.
+    **Returns:** `(zs, vs)`, each `(time, dim)` with `time = n_steps + 1`, starting with
+    `(z0, v0)`.
 
     ```python
     zs, vs = langevin_rollout(QuadraticPotential(), jnp.ones(2), jnp.zeros(2), 100,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import ArrayLike, Real
 
 from .._validation import check_int
 from ._abstract import AbstractSpikeModel
@@ -79,7 +79,7 @@ class GRUAutoencoder(AbstractSpikeModel):
         )
         self.readout = eqx.nn.Linear(factor_dim, n_output, dtype=dtype, key=k[5])
 
-    def __call__(self, x: Float[Array, "observed n_input"], *, key=None):
+    def __call__(self, x: Real[ArrayLike, "observed n_input"], *, key=None):
         dtype = self.posterior.weight.dtype
         x = jnp.asarray(x).astype(dtype)
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Real
 
 from .._validation import check_int, check_positive
 from ._abstract import AbstractSpikeModel
@@ -168,7 +168,7 @@ class LangevinFlow(AbstractSpikeModel):
         self.temperature = float(temperature)
         self.decoder_inputs = decoder_inputs
 
-    def trajectory(self, x: Float[Array, "observed n_input"], *, key=None) -> LatentPath:
+    def trajectory(self, x: Real[ArrayLike, "observed n_input"], *, key=None) -> LatentPath:
         """Encode one trial, integrate the latents and decode: a [`LatentPath`][].
 
         **Arguments:** `x` `(T_obs, n_input)` held-in counts of the observed bins; `key`

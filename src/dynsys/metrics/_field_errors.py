@@ -5,14 +5,14 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite
 
 
 def relative_l2_error(
-    true: Float[Array, "batch time channels *space"],
-    pred: Float[Array, "batch time channels *space"],
+    true: ArrayLike,
+    pred: ArrayLike,
 ) -> Float[Array, "batch time channels"]:
     """Relative L2 error per sample, time step and channel, over space.
 
@@ -44,8 +44,8 @@ def relative_l2_error(
 
 
 def nrmse(
-    true: Float[Array, "batch time channels *space"],
-    pred: Float[Array, "batch time channels *space"],
+    true: ArrayLike,
+    pred: ArrayLike,
 ) -> Float[Array, "batch time"]:
     """Normalised RMSE per sample and time step, summed over channels (exponax's `nRMSE`).
 

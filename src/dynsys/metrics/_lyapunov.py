@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import diffrax
@@ -11,7 +11,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, Int, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 from .._simulate import _cast
 from .._validation import (
@@ -120,7 +120,7 @@ def _check_output(fn, y, what):
 
 def lyapunov_spectrum(
     system_or_map: AbstractSystem | Callable[[Array], Array],
-    y0: Float[Array, " dim"] | None = None,
+    y0: ArrayLike | None = None,
     *,
     n_steps: int = 10_000,
     transient: int = 1_000,
@@ -379,7 +379,9 @@ def _check_result(sums, history, ok, history_steps):
         )
 
 
-def kaplan_yorke_dimension(exponents: Float[Array, " k"] | LyapunovSpectrum) -> Float[Array, ""]:
+def kaplan_yorke_dimension(
+    exponents: ArrayLike | Sequence[float] | LyapunovSpectrum,
+) -> Float[Array, ""]:
     r"""The Kaplan–Yorke (Lyapunov) dimension of a Lyapunov spectrum.
 
     $$D_{KY} = j + \frac{\sum_{i=1}^{j} \lambda_i}{|\lambda_{j+1}|},$$

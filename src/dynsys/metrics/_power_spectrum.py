@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_ndim, check_nonempty, is_traced
 
 _TRUNCATE = 4.0  # kernel radius in standard deviations, as scipy.ndimage's default
 
 
-def power_spectrum(
-    x: Float[Array, "time dim"], *, smoothing: float = 20.0
-) -> Float[Array, "freq dim"]:
+def power_spectrum(x: ArrayLike, *, smoothing: Any = 20.0) -> Float[Array, "freq dim"]:
     """Smoothed, normalised power spectrum of every dimension of a trajectory.
 
     Per dimension: z-score the series, take `|rfft|²` (all `time // 2 + 1` frequencies,
@@ -53,10 +52,10 @@ def power_spectrum(
 
 
 def power_spectrum_distance(
-    true: Float[Array, "time dim"],
-    generated: Float[Array, "time dim"],
+    true: ArrayLike,
+    generated: ArrayLike,
     *,
-    smoothing: float = 20.0,
+    smoothing: Any = 20.0,
 ) -> Float[Array, ""]:
     """Power-spectrum distance D_H: Hellinger distance of smoothed spectra, mean over dims.
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_int, check_ndim, check_nonempty
 
@@ -27,11 +28,11 @@ class PredictionErrorResult(eqx.Module):
 
 
 def prediction_error(
-    step_fn: Callable[[Array], Array],
-    init_fn: Callable[[Array], Array],
-    data: Float[Array, "time dim"],
+    step_fn: Any,
+    init_fn: Any,
+    data: ArrayLike,
     *,
-    n: int = 20,
+    n: Any = 20,
     readout: Callable[[Array], Array] | None = None,
     batch_size: int | None = None,
 ) -> PredictionErrorResult:

@@ -7,7 +7,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_int, check_positive
 
@@ -27,8 +27,8 @@ def _filter_valid(x: jnp.ndarray, g: jnp.ndarray) -> jnp.ndarray:
 
 
 def ssim(
-    true: Float[Array, "*batch channels height width"],
-    pred: Float[Array, "*batch channels height width"],
+    true: ArrayLike,
+    pred: ArrayLike,
     *,
     data_range: Any = 1.0,
     window_size: int = 11,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Literal
+from typing import Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float, PRNGKeyArray
+from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .._validation import (
     as_array,
@@ -30,11 +30,11 @@ _GMM_CHUNK = 2**22  # entries of one (samples, points, dim) block of kernel dist
 
 
 def state_space_divergence(
-    true: Float[Array, "time dim"],
-    generated: Float[Array, "time_gen dim"],
+    true: ArrayLike,
+    generated: ArrayLike,
     *,
-    n_bins: int = 30,
-    method: Literal["auto", "bins", "gmm"] = "auto",
+    n_bins: Any = 30,
+    method: str = "auto",
     sigma2: float = 1.0,
     n_samples: int = 1000,
     max_points: int = 10_000,

@@ -114,7 +114,7 @@ def _segments(length: int, n_segments: int) -> np.ndarray:
 
 
 def fit(
-    model: NeuralODE | LatentODE | NeuralSDE | LatentSDE,
+    model: Any,
     data: Trajectories | Any,
     *,
     key: jax.Array,

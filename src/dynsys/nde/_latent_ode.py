@@ -9,7 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import check_int, check_positive
 from ._checks import check_observations, check_times
@@ -173,9 +173,9 @@ class LatentODE(eqx.Module):
 
     def __call__(
         self,
-        ts: Float[Array, " time"],
-        ys: Float[Array, "time d"],
-        mask: Bool[Array, "time d"] | None = None,
+        ts: ArrayLike,
+        ys: ArrayLike,
+        mask: ArrayLike | None = None,
         *,
         key: jax.Array | None = None,
     ) -> Float[Array, "time d"]:
@@ -194,7 +194,7 @@ class LatentODE(eqx.Module):
         )
         return self.decode(ts, z0)
 
-    def sample(self, ts: Float[Array, " time"], n: int, *, key: jax.Array) -> Any:
+    def sample(self, ts: ArrayLike, n: int, *, key: jax.Array) -> Any:
         """`n` series from the prior, `(n, time, d)` (observation noise not added)."""
         n = check_int(n, "n", minimum=1)
         ts = check_times(ts, "ts")

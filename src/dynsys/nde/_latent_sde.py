@@ -9,7 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import check_int, check_positive
 from ._checks import check_observations, check_times
@@ -198,9 +198,9 @@ class LatentSDE(eqx.Module):
 
     def __call__(
         self,
-        ts: Float[Array, " time"],
-        ys: Float[Array, "time d"],
-        mask: Bool[Array, "time d"] | None = None,
+        ts: ArrayLike,
+        ys: ArrayLike,
+        mask: ArrayLike | None = None,
         *,
         key: jax.Array,
     ) -> Float[Array, "time d"]:
@@ -211,7 +211,7 @@ class LatentSDE(eqx.Module):
         zs, _, _, _ = self.posterior_path(ts, ys[0], mask[0], key=key)
         return jax.vmap(self.decoder)(zs)
 
-    def sample(self, ts: Float[Array, " time"], n: int, *, key: jax.Array) -> Any:
+    def sample(self, ts: ArrayLike, n: int, *, key: jax.Array) -> Any:
         """`n` paths from the prior at once, decoded to data space, `(n, time, d)`."""
         n = check_int(n, "n", minimum=1)
         ts = check_times(ts, "ts")

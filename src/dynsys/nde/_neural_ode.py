@@ -8,7 +8,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import check_int, is_traced
 from ._checks import check_state, check_times
@@ -121,8 +121,8 @@ class NeuralODE(eqx.Module):
 
     def solve(
         self,
-        ts: Float[Array, " time"],
-        state0: Float[Array, " state"],
+        ts: ArrayLike,
+        state0: ArrayLike,
         *,
         throw: bool = True,
         max_steps: int | None = None,
@@ -161,7 +161,7 @@ class NeuralODE(eqx.Module):
         )
 
     def __call__(
-        self, ts: Float[Array, " time"], y0: Float[Array, " d"], *, throw: bool = True
+        self, ts: ArrayLike, y0: ArrayLike, *, throw: bool = True
     ) -> Float[Array, "time d"]:
         y0 = check_state(y0, "y0", self.data_dim)
         if y0.ndim != 1:

@@ -9,7 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Bool, Float
+from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .._validation import check_int, check_positive, is_traced
 from ._checks import check_state, check_times
@@ -174,9 +174,7 @@ class NeuralSDE(eqx.Module):
             throw=throw,
         )
 
-    def __call__(
-        self, ts: Float[Array, " time"], y0: Float[Array, " d"], *, key: jax.Array
-    ) -> Float[Array, "time d"]:
+    def __call__(self, ts: ArrayLike, y0: ArrayLike, *, key: jax.Array) -> Float[Array, "time d"]:
         ts = check_times(ts, "ts")
         y0 = check_state(y0, "y0", self.data_dim)
         if ts.ndim != 1 or y0.ndim != 1:
@@ -187,7 +185,7 @@ class NeuralSDE(eqx.Module):
         return self.solve(ts, y0, key=key).ys
 
     def sample(
-        self, ts: Float[Array, " time"], y0: Float[Array, "... d"], n: int, *, key: jax.Array
+        self, ts: ArrayLike, y0: ArrayLike, n: int, *, key: jax.Array
     ) -> Float[Array, "n time d"]:
         """`n` independent paths at once (vmapped), `(n, time, d)`.
 

@@ -7,7 +7,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import check_finite
 
@@ -55,9 +55,7 @@ class AbstractStepper(eqx.Module):
         """Advance `u` by one step without input checks (implemented by subclasses)."""
         raise NotImplementedError
 
-    def __call__(
-        self, u: Float[Array, " channels *space"], *aux: Any
-    ) -> Float[Array, " channels *space"]:
+    def __call__(self, u: ArrayLike, *aux: Any) -> Float[Array, " channels *space"]:
         """Advance one state by `dt`; `u` has shape `(num_channels, *(num_points,)*D)`."""
         u = check_state(u, self.num_channels, self.num_spatial_dims, self.num_points)
         # One compiled step per stepper type and shape, rather than op-by-op dispatch when

@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import optax
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_int, check_ndim, check_positive
 from ._dynamics import integrate_latent
@@ -35,7 +35,7 @@ class AbstractLatentROM(eqx.Module):
         return self.decoder.latent_dim
 
     def decode(
-        self, alpha: Float[Array, "*batch latent"], coords: Float[Array, " points coord_dim"]
+        self, alpha: Float[ArrayLike, "*batch latent"], coords: Float[ArrayLike, "points coord_dim"]
     ) -> Float[Array, "*batch points channels"]:
         """Decode latents at arbitrary coordinates (mesh-free).
 
@@ -51,7 +51,7 @@ class AbstractLatentROM(eqx.Module):
 
     def forecast(
         self,
-        alpha0: Float[Array, " latent"],
+        alpha0: Float[ArrayLike, " latent"],
         n_steps: int,
         params: Any = None,
         *,
@@ -66,9 +66,9 @@ class AbstractLatentROM(eqx.Module):
 
     def predict(
         self,
-        alpha0: Float[Array, " latent"],
+        alpha0: Float[ArrayLike, " latent"],
         n_steps: int,
-        coords: Float[Array, " points dim"],
+        coords: Float[ArrayLike, "points coord_dim"],
         params: Any = None,
     ) -> Float[Array, " time points channels"]:
         """Forecast and decode: fields at `coords` for t_k = k·dt, shape `(n_steps+1, P, C)`."""
@@ -76,8 +76,8 @@ class AbstractLatentROM(eqx.Module):
 
     def invert(
         self,
-        values: Float[Array, " points channels"],
-        coords: Float[Array, " points coord_dim"],
+        values: ArrayLike,
+        coords: ArrayLike,
         *,
         n_iter: int = 500,
         learning_rate: float = 0.1,

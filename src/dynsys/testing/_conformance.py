@@ -95,7 +95,7 @@ def check_stepper(
     *,
     aux: tuple = (),
     make_stepper: Callable[[float], Any] | None = None,
-    expected_order: float | None = None,
+    expected_order: float | int | None = None,
     order_tolerance: float = 0.3,
     t_final: float | None = None,
     rhs_rtol: float = 0.5,

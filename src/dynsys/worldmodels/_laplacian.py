@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import check_int, check_positive
 
@@ -25,7 +25,7 @@ def _shift(u: jnp.ndarray, offset: int, axis: int, padding: str) -> jnp.ndarray:
 
 
 def dilated_laplacian(
-    u: Float[Array, "channels height width"],
+    u: ArrayLike,
     dilation: int = 1,
     *,
     dx: float = 1.0,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 
 def rms_norm(
     u: Float[Array, "channels height width"],
     gain: Float[Array, " channels"],
-    eps: float = 1e-6,
+    eps: Float[ArrayLike, ""] = 1e-6,
 ) -> Float[Array, "channels height width"]:
     """u ← g ⊙ u / √(mean_c u² + ε) at every pixel (RMSNorm over channels, Zhang & Sennrich 2019).
 

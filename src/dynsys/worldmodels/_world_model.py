@@ -8,7 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
 from .._validation import as_array, check_finite, check_int
 from ._abstract import AbstractPredictor
@@ -169,7 +169,7 @@ class WorldModel(eqx.Module):
         return jax.vmap(self.predictor)(latents[idx])
 
     # -------------------------------------------------------------- public, validated
-    def predict(self, frames: Float[Array, "time C H W"]) -> Float[Array, "C H W"]:
+    def predict(self, frames: ArrayLike) -> Float[Array, "C H W"]:
         """The next frame after a video of at least `context` frames (uses the last ones).
 
         **Arguments:** `frames` `(time, C, H, W)`, time >= context.
@@ -179,7 +179,7 @@ class WorldModel(eqx.Module):
         x = self.check_frames(frames, min_len=self.context)
         return _predict(self, x)
 
-    def one_step(self, frames: Float[Array, "time C H W"]) -> Float[Array, "n C H W"]:
+    def one_step(self, frames: ArrayLike) -> Float[Array, "n C H W"]:
         """Teacher-forced one-step predictions of `frames[context:]`.
 
         Each prediction reads the true previous `context` frames.
@@ -191,7 +191,7 @@ class WorldModel(eqx.Module):
         x = self.check_frames(frames, min_len=self.context + 1)
         return _one_step(self, x)
 
-    def rollout(self, frames: Float[Array, "time C H W"], n_steps: int) -> Float[Array, "n C H W"]:
+    def rollout(self, frames: ArrayLike, n_steps: int) -> Float[Array, "n C H W"]:
         """Autoregressive prediction of `n_steps` frames after the last `context` frames.
 
         **Arguments:** `frames` `(time, C, H, W)` with time >= context (the last `context`
@@ -203,7 +203,7 @@ class WorldModel(eqx.Module):
         x = self.check_frames(frames, min_len=self.context)
         return _rollout(self, x, n)
 
-    def reconstruct(self, frames: Float[Array, "time C H W"]) -> Float[Array, "time C H W"]:
+    def reconstruct(self, frames: ArrayLike) -> Float[Array, "time C H W"]:
         """Decode the encoded frames (the auto-encoder alone): `(time, C, H, W)`."""
         x = self.check_frames(frames)
         return _reconstruct(self, x)
