@@ -38,7 +38,13 @@ import numpy as np
 
 from dynsys import data, latent
 
-SIZE = dict(latent_dim=64, hidden_dim=64, model_size=64, n_heads=2, ff_size=128)
+
+def model_size(width):
+    """The LangevinFlow widths used here (default width 64)."""
+    return dict(latent_dim=width, hidden_dim=width, model_size=width, n_heads=2,
+                ff_size=2 * width)  # fmt: skip
+
+
 VARIANTS = {
     "full": dict(decoder_inputs=("z", "v", "h")),
     "no_bypass": dict(decoder_inputs=("z", "v")),
@@ -47,14 +53,14 @@ VARIANTS = {
 }
 
 
-def build(name, ds, seed):
+def build(name, ds, seed, width=64):
     key = jax.random.key(seed)
     dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
     if name == "gru":
         return latent.GRUAutoencoder(*dims, encoder_dim=64, generator_dim=64, factor_dim=16,
                                      key=key)  # fmt: skip
     return latent.LangevinFlow(*dims, dt=0.1, friction=1.0, temperature=1.0, key=key,
-                               **SIZE, **VARIANTS[name])  # fmt: skip
+                               **model_size(width), **VARIANTS[name])  # fmt: skip
 
 
 def main():
@@ -62,6 +68,14 @@ def main():
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument(
+        "--final-lr-fraction",
+        type=float,
+        default=1.0,
+        help="cosine decay to this fraction of --lr (1: constant)",
+    )
+    parser.add_argument("--size", type=int, default=64, help="latent/hidden/model width")
+    parser.add_argument("--kl-weight", type=float, default=1.0, help="final β of the KL ramp")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--variants", nargs="+", default=["full", "no_bypass", "mlp", "h_only", "gru", "smoothing"]
@@ -85,9 +99,13 @@ def main():
             if name == "smoothing":
                 model = latent.fit_smoothing_baseline(ds)
             else:
-                fit = latent.fit(build(name, ds, seed), ds, key=jax.random.key(100 + seed),
+                model = build(name, ds, seed, args.size)
+                fit = latent.fit(model, ds, key=jax.random.key(100 + seed),
                                  n_steps=args.steps, batch_size=args.batch,
-                                 learning_rate=args.lr, progress=False)  # fmt: skip
+                                 learning_rate=args.lr,
+                                 final_lr_fraction=args.final_lr_fraction,
+                                 kl_weight=args.kl_weight,
+                                 progress=False)  # fmt: skip
                 model = fit.model
             wall = time.perf_counter() - t0
             scores = latent.evaluate(latent.infer_rates(model, ds, ds.eval), ds)

@@ -100,6 +100,20 @@ def test_short_training_improves_rate_r2(spikes):
     assert after["rate_r2"] > 0.3 and after["co_bps"] > 0
 
 
+def test_cosine_learning_rate_decay_changes_the_updates(spikes):
+    # The same run with a cosine decay to 1 % of the rate: identical first step (full
+    # rate), different later steps (smaller updates), all finite.
+    ds = spikes
+    kw = dict(key=jax.random.key(1), n_steps=6, batch_size=8, learning_rate=1e-2,
+              progress=False)  # fmt: skip
+    const = latent.fit(_flow(ds), ds, **kw)
+    decayed = latent.fit(_flow(ds), ds, final_lr_fraction=0.01, **kw)
+    a, b = np.asarray(const.history["loss"]), np.asarray(decayed.history["loss"])
+    assert np.all(np.isfinite(b))
+    np.testing.assert_allclose(a[:2], b[:2], rtol=1e-10)
+    assert np.max(np.abs(a[2:] - b[2:])) > 1e-6
+
+
 def test_gru_autoencoder_and_smoothing_baseline(spikes):
     ds = spikes
     dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
@@ -147,6 +161,10 @@ def test_fit_and_infer_bad_input(spikes):
         latent.fit(model, ds, key=jax.random.key(0), n_steps=1, batch_size=4, cd_rate=1.0)
     with pytest.raises(TypeError, match="SpikeData"):
         latent.fit(model, np.zeros((3, 4, 5)), key=jax.random.key(0))
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="final_lr_fraction"):
+            latent.fit(model, ds, key=jax.random.key(0), n_steps=1, batch_size=4,
+                       final_lr_fraction=bad)  # fmt: skip
     with pytest.raises(ValueError, match="trials"):
         latent.infer_rates(model, ds, [ds.n_trials])
     with pytest.raises(ValueError, match="rates"):

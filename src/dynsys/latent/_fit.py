@@ -61,6 +61,7 @@ def fit(
     n_steps: int = 2000,
     batch_size: int = 64,
     learning_rate: float = 3e-3,
+    final_lr_fraction: float = 1.0,
     weight_decay: float = 2e-5,
     kl_weight: float = 1.0,
     kl_ramp_steps: int | None = None,
@@ -91,6 +92,9 @@ def fit(
     - `data`: [`dynsys.data.SpikeData`][]; only its `train` trials are used.
     - `key`: PRNG key (batches, dropout, posterior samples, Langevin noise).
     - `n_steps`, `batch_size`, `learning_rate`, `weight_decay`, `gradient_clip`.
+    - `final_lr_fraction`: in (0, 1]; below 1 the learning rate follows a cosine decay
+      from `learning_rate` to `final_lr_fraction · learning_rate` over `n_steps`
+      (1: constant).
     - `kl_weight`, `kl_ramp_steps` (default `n_steps // 4`): the β schedule.
     - `cd_rate`: coordinated-dropout rate in [0, 1).
     - `eval_every`: record the eval-trial Poisson NLL per entry (deterministic inference)
@@ -114,6 +118,9 @@ def fit(
     if batch_size > n_train:
         raise ValueError(f"`batch_size`={batch_size} exceeds the {n_train} training trials.")
     check_positive(learning_rate, "learning_rate")
+    check_in_range(final_lr_fraction, "final_lr_fraction", 0.0, 1.0)
+    if final_lr_fraction <= 0.0:
+        raise ValueError(f"`final_lr_fraction` must be > 0, got {final_lr_fraction!r}.")
     check_positive(weight_decay, "weight_decay", allow_zero=True)
     check_positive(kl_weight, "kl_weight", allow_zero=True)
     kl_ramp_steps = max(n_steps // 4, 1) if kl_ramp_steps is None else kl_ramp_steps
@@ -161,7 +168,10 @@ def fit(
         idx = jax.random.choice(key, n_train, (batch_size,), replace=False)
         return spikes[idx], valid[idx]
 
-    opt = optax.adamw(learning_rate, weight_decay=weight_decay)
+    schedule = learning_rate
+    if final_lr_fraction < 1.0:
+        schedule = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=final_lr_fraction)
+    opt = optax.adamw(schedule, weight_decay=weight_decay)
     if gradient_clip is not None:
         opt = optax.chain(optax.clip_by_global_norm(gradient_clip), opt)
 
