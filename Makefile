@@ -69,3 +69,21 @@ notebooks: | $(PY)
 	  $(PY) -m jupytext --quiet --to ipynb --update --update-metadata '$(NB_KERNEL)' \
 	    --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
 	done
+
+# The same for the paper notebooks, but each is also executed at full size from the repository root and
+# keeps its outputs (figures, printed metrics), which `make docs` then renders. Run by hand
+# after changing an example (the heavy reconstructions take tens of minutes on 2 cores);
+# NB=name runs a single one, e.g. `make notebooks-execute NB=lorenz_alrnn`. The course
+# notebooks are left unexecuted (their exercises stop until solved).
+NB ?= $(basename $(notdir $(wildcard examples/*.py)))
+
+.PHONY: notebooks-execute
+notebooks-execute: | $(PY)
+	$(PY) -c "import jupytext, nbclient, ipykernel" 2>/dev/null || \
+	  $(PY) -m pip install jupytext nbclient ipykernel
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	for name in $(NB); do \
+	  echo "executing $$name"; \
+	  $(PY) -m jupytext --quiet --to ipynb --update-metadata '$(NB_KERNEL)' \
+	    --execute --run-path . --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
+	done
