@@ -41,6 +41,8 @@ def main():
     parser.add_argument("--eval-steps", type=int, default=20_000, help="steps for select=best")
     parser.add_argument("--tau", type=int, default=None, help="forcing interval (default 16)")
     parser.add_argument("--adaptive-alpha", action="store_true", help="GTF with adaptive alpha")
+    parser.add_argument("--pwl-units", type=int, default=None, help="P (default 2)")
+    parser.add_argument("--latent-dim", type=int, default=None, help="M (default 20)")
     args = parser.parse_args()
 
     bench = data.benchmark("lorenz63", noise=args.data_noise)
@@ -49,6 +51,10 @@ def main():
         s = s.replace(tau=args.tau)
     if args.adaptive_alpha:
         s = s.replace(adaptive_alpha=True)
+    if args.pwl_units is not None:
+        s = s.replace(pwl_units=args.pwl_units)
+    if args.latent_dim is not None:
+        s = s.replace(latent_dim=args.latent_dim)
     model = dynsys.ALRNN(s.latent_dim, s.pwl_units, 3, key=jax.random.key(args.seed))
     t0 = time.perf_counter()
     result = dsr.fit(
