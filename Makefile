@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(PY) -m dynsys demo --out outputs/demo
 
 test: $(STAMP)
-	$(VENV)/bin/ruff check src tests examples benchmarks
+	$(VENV)/bin/ruff check src tests examples benchmarks tools
 	$(PY) -m pytest -n 2 -q
 
 # The notebook sources of every model family at small size (each compiles its training;
@@ -29,12 +29,12 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow -o addopts=""
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests examples benchmarks
-	$(VENV)/bin/ruff format --check src tests examples benchmarks
+	$(VENV)/bin/ruff check src tests examples benchmarks tools
+	$(VENV)/bin/ruff format --check src tests examples benchmarks tools
 
 format: $(STAMP)
-	$(VENV)/bin/ruff format src tests examples benchmarks
-	$(VENV)/bin/ruff check --fix src tests examples benchmarks
+	$(VENV)/bin/ruff format src tests examples benchmarks tools
+	$(VENV)/bin/ruff check --fix src tests examples benchmarks tools
 
 # The reference tools the benchmarks compare against (torch, torchdiffeq, PyDMD, pykoopman,
 # exponax), installed into the same .venv; never needed by the tests.
@@ -71,7 +71,8 @@ notebooks: | $(PY)
 	done
 
 # The same for the paper notebooks, but each is also executed at full size from the repository root and
-# keeps its outputs (figures, printed metrics), which `make docs` then renders. Run by hand
+# keeps its outputs (figures, printed metrics), which `make docs` then renders; progress-bar
+# updates are collapsed to their final line (tools/collapse_notebook_streams.py). Run by hand
 # after changing an example (the heavy reconstructions take tens of minutes on 2 cores);
 # NB=name runs a single one, e.g. `make notebooks-execute NB=lorenz_alrnn`. The course
 # notebooks are left unexecuted (their exercises stop until solved).
@@ -79,11 +80,12 @@ NB ?= $(basename $(notdir $(wildcard examples/*.py)))
 
 .PHONY: notebooks-execute
 notebooks-execute: | $(PY)
-	$(PY) -c "import jupytext, nbclient, ipykernel" 2>/dev/null || \
-	  $(PY) -m pip install jupytext nbclient ipykernel
+	$(PY) -c "import jupytext, nbclient, nbconvert, ipykernel" 2>/dev/null || \
+	  $(PY) -m pip install jupytext nbclient nbconvert ipykernel
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	for name in $(NB); do \
 	  echo "executing $$name"; \
 	  $(PY) -m jupytext --quiet --to ipynb --update-metadata '$(NB_KERNEL)' \
 	    --execute --run-path . --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
+	  $(PY) tools/collapse_notebook_streams.py notebooks/$$name.ipynb || exit 1; \
 	done

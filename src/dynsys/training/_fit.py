@@ -11,7 +11,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._validation import check_int
 from ._checkpoint import has_tree, history_arrays, read_meta, read_tree, write_checkpoint
@@ -121,6 +120,22 @@ def _where_members(mask: np.ndarray, new: Any, old: Any) -> Any:
         return jnp.where(m.reshape(m.shape + (1,) * (x.ndim - m.ndim)), x, y)
 
     return eqx.combine(jax.tree_util.tree_map(pick, new_arrays, old_arrays), static)
+
+
+def _progress_bar_class():
+    """tqdm's notebook bar where ipywidgets can draw it, else the plain text bar.
+
+    `tqdm.auto` in a Jupyter kernel without ipywidgets warns at import ("IProgress not
+    found") and falls back to text anyway, so the choice is made here, only when a bar is
+    built, and importing dynsys never warns.
+    """
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        from tqdm import tqdm
+    else:
+        from tqdm.auto import tqdm
+    return tqdm
 
 
 def fit(
@@ -472,7 +487,7 @@ def fit(
     scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
     last_good = (model, opt_state, train_state)
     pending: list[_Pending] = []
-    bar = tqdm(
+    bar = _progress_bar_class()(
         total=n_steps,
         initial=start,
         disable=not progress,
