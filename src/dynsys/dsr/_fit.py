@@ -245,14 +245,18 @@ def _training_divergence(train: jax.Array, n_eval: int, ensemble: int | None):
     """The AL-RNN reference's selection metric: D_stsp of a free run from x_0 vs the data."""
     reference = train[:n_eval]
 
-    def single(model):
-        generated = model.readout(_free_run(model, model.init_state(train[0]), n_eval))
+    # The data enter as arguments, not as closed-over constants: XLA would otherwise
+    # constant-fold reductions over the whole training trajectory at every compilation.
+    def single(model, reference):
+        generated = model.readout(_free_run(model, model.init_state(reference[0]), n_eval))
         return state_space_divergence(reference, generated)
 
-    run = eqx.filter_jit(single if ensemble is None else eqx.filter_vmap(single))
+    if ensemble is not None:
+        single = eqx.filter_vmap(single, in_axes=(eqx.if_array(0), None))
+    run = eqx.filter_jit(single)
 
     def eval_fn(model):
-        value = run(model)
+        value = run(model, reference)
         # A model that leaves the data range scores NaN; rank it worst, never best.
         return {"d_stsp": jnp.where(jnp.isfinite(value), value, jnp.inf)}
 
