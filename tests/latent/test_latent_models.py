@@ -169,3 +169,25 @@ def test_fit_and_infer_bad_input(spikes):
         latent.infer_rates(model, ds, [ds.n_trials])
     with pytest.raises(ValueError, match="rates"):
         latent.evaluate(np.ones((2, 3, 4)), ds)
+
+
+def test_infer_rates_posterior_sample_average(spikes):
+    ds = spikes
+    model = _flow(ds)
+    trials = ds.eval[:3]
+    x = ds.model_input(trials)
+    key = jax.random.key(5)
+    sampled = np.asarray(latent.infer_rates(model, ds, trials, n_samples=4, key=key))
+    # The average of exp(log-rates) over the same four posterior/noise draws, by hand.
+    by_hand = np.zeros_like(sampled)
+    for k in jax.random.split(key, 4):
+        keys = jax.random.split(k, len(trials))
+        by_hand += np.stack([np.exp(np.asarray(model(xi, key=ki)[0])) for xi, ki in zip(x, keys)])
+    np.testing.assert_allclose(sampled, by_hand / 4, rtol=1e-10)
+    # Sampling changes the rates; the deterministic path is the default.
+    deterministic = np.asarray(latent.infer_rates(model, ds, trials))
+    assert np.abs(sampled - deterministic).max() > 1e-6
+    with pytest.raises(ValueError, match="key"):
+        latent.infer_rates(model, ds, trials, n_samples=2)
+    with pytest.raises(ValueError, match="n_samples"):
+        latent.infer_rates(model, ds, trials, n_samples=-1, key=key)

@@ -201,32 +201,60 @@ def fit(
         ) from err  # fmt: skip
 
 
-def infer_rates(model: AbstractSpikeModel, data: SpikeData, trials: Any = None) -> jax.Array:
-    """Deterministic rates of `model` for some trials of `data` (spikes per bin).
+def infer_rates(
+    model: AbstractSpikeModel,
+    data: SpikeData,
+    trials: Any = None,
+    *,
+    n_samples: int = 0,
+    key: jax.Array | None = None,
+) -> jax.Array:
+    """Rates of `model` for some trials of `data` (spikes per bin).
 
-    Runs the model on the held-in observed counts with `key=None` (posterior means, no
-    latent noise) and exponentiates: `(n_trials, n_bins, n_neurons)`.
+    With `n_samples=0` (default) the model runs on the held-in observed counts with
+    `key=None` (posterior means, no latent noise) and the log-rates are exponentiated.
+    With `n_samples=K > 0` the rates are the average of `exp(log-rates)` over `K`
+    samples of the posterior and of the latent noise (LFADS's "posterior sample and
+    average"), which estimates the posterior-mean rate rather than the rate at the
+    posterior mean; `key` is then required.
 
-    **Arguments:** `model`; `data`; `trials`: indices (default: all trials).
+    **Arguments:** `model`; `data`; `trials`: indices (default: all trials);
+    `n_samples`: 0 or the number of posterior samples; `key`: PRNG key for the samples.
 
     **Returns:** rates `(trials, time, neurons)`.
 
     ```python
     rates = infer_rates(result.model, ds, ds.eval)
+    sampled = infer_rates(result.model, ds, ds.eval, n_samples=32, key=jax.random.key(0))
     ```
     """
     _check_model(model, data)
+    n_samples = check_int(n_samples, "n_samples", minimum=0)
+    if n_samples and key is None:
+        raise ValueError("`key` is required when `n_samples` > 0 (posterior sampling).")
     trials = jnp.arange(data.n_trials) if trials is None else jnp.asarray(trials)
     if trials.ndim != 1 or not jnp.issubdtype(trials.dtype, jnp.integer):
         raise ValueError(f"`trials` must be a 1-D array of trial indices, got {trials.shape}.")
     if trials.size and (int(trials.min()) < 0 or int(trials.max()) >= data.n_trials):
         raise ValueError(f"`trials` must lie in [0, {data.n_trials}).")
-    return _infer(model, data.model_input(trials))
+    x = data.model_input(trials)
+    if not n_samples:
+        return _infer(model, x)
+    total = jnp.zeros(x.shape[:1] + (data.n_bins, data.n_neurons))
+    for sample_key in jax.random.split(key, n_samples):
+        total = total + _infer_sample(model, x, sample_key)
+    return total / n_samples
 
 
 @eqx.filter_jit
 def _infer(model, x):
     return jnp.exp(jax.vmap(lambda xi: model(xi)[0])(x))
+
+
+@eqx.filter_jit
+def _infer_sample(model, x, key):
+    keys = jax.random.split(key, x.shape[0])
+    return jnp.exp(jax.vmap(lambda xi, k: model(xi, key=k)[0])(x, keys))
 
 
 def evaluate(rates: Any, data: SpikeData, trials: Any = None) -> dict[str, float]:
