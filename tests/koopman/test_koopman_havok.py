@@ -74,11 +74,14 @@ def test_havok_forcing_is_large_exactly_at_lobe_switches(lorenz_x):
     switches = switches[switches < len(u)]
     # HAVOK's forcing bursts as the trajectory nears the saddle: in the approach to a lobe
     # switch and just after it. Mark window indices from 0.4 time units before to 0.2 after
-    # each crossing of x = 0 (these cover under a third of the time).
+    # each crossing of x = 0. These windows must stay a minority of the time for the claims
+    # below to mean something; how large a minority depends on how often this integration
+    # switches lobes, which moves with the integrator's version (the orbit only shadows the
+    # true one after t ≈ 20: 0.30 of the time with older SciPy, 0.37 with SciPy 1.17).
     near = np.zeros(len(u), bool)
     for s in switches:
         near[max(s - int(0.4 / dt), 0) : s + int(0.2 / dt)] = True
-    assert near.mean() < 0.35
+    assert near.mean() < 0.4
     # The strongest bursts (three times the 95 % threshold) all lie there, nearly all samples
     # above twice the threshold do, and the forcing is active there far more often.
     assert np.sum(u > 3 * thr) >= 5 and np.all(near[u > 3 * thr])
