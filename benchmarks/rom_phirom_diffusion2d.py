@@ -16,7 +16,8 @@ in time for DINo).
 The paper trains 24 000 epochs on 100 trajectories of a 40 × 40 finite-difference
 Dirichlet problem; this periodic 32² version with far fewer steps fits a shared 2-core CPU.
 
-Run: .venv/bin/python benchmarks/rom_phirom_diffusion2d.py [--steps N] [--seeds S]
+Run: .venv/bin/python benchmarks/rom_phirom_diffusion2d.py [--steps N] [--batch B] [--seeds S]
+     [--first-seed F]
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--lam", type=float, default=0.8)
     ap.add_argument("--latent", type=int, default=16)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed, ...")
     ap.add_argument("--n-train", type=int, default=32)
     ap.add_argument("--n-test", type=int, default=8)
     ap.add_argument("--t-train", type=int, default=25)
@@ -83,7 +85,7 @@ def main():
     common = dict(coords=x, n_train_time=args.t_train, n_steps=args.steps,
                   batch_size=args.batch, warmup_steps=args.warmup, lam=args.lam)  # fmt: skip
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name in ("PhiROM", "DINo"):
             kinit, kfit = jax.random.split(jax.random.key(seed))
             t0 = time.time()
