@@ -15,18 +15,31 @@ Run: .venv/bin/python tools/collapse_notebook_streams.py notebooks/NAME.ipynb [.
 from __future__ import annotations
 
 import json
-import re
 import sys
 
-_IPROGRESS = re.compile(
-    r"[^\n]*TqdmWarning: IProgress not found[^\n]*\n(  from \.autonotebook import[^\n]*\n)?"
-)
+_IPROGRESS = "TqdmWarning: IProgress not found"
+_IPROGRESS_SOURCE = "  from .autonotebook import"
 
 
 def collapse(text: str) -> str:
     """`text` as a terminal shows it: each line keeps only what follows its last `\\r`."""
     lines = text.split("\n")
     return "\n".join(line.rsplit("\r", 1)[-1] for line in lines)
+
+
+def drop_iprogress_warning(text: str) -> str:
+    """`text` without tqdm's "IProgress not found" warning (and the source line it quotes)."""
+    kept, skip_source = [], False
+    for line in text.split("\n"):
+        if _IPROGRESS in line:
+            skip_source = True
+            continue
+        if skip_source and line.startswith(_IPROGRESS_SOURCE):
+            skip_source = False
+            continue
+        skip_source = False
+        kept.append(line)
+    return "\n".join(kept)
 
 
 def clean_outputs(outputs: list[dict]) -> list[dict]:
@@ -45,7 +58,7 @@ def clean_outputs(outputs: list[dict]) -> list[dict]:
     cleaned = []
     for out in merged:
         if out.get("output_type") == "stream":
-            text = collapse(_IPROGRESS.sub("", out["text"]))
+            text = drop_iprogress_warning(collapse(out["text"]))
             if not text.strip():
                 continue
             out["text"] = text.splitlines(keepends=True)
