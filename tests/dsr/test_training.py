@@ -204,3 +204,28 @@ def test_divergence_stops_with_step_and_hint():
             model, bench.train, key=jax.random.key(0), n_steps=5, sequence_length=100,
             alpha=0.0, tau=1000, progress=False,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [1, 3, 20])
+def test_spectral_norm_matches_the_svd(size):
+    from dynsys.dsr._teacher_forcing import _spectral_norm
+
+    rng = np.random.default_rng(size)
+    mats = rng.normal(size=(50, size, size)) * rng.choice([1e-3, 1.0, 1e3], size=(50, 1, 1))
+    # near-degenerate top singular values, rank-deficient and zero matrices
+    q1, _ = np.linalg.qr(rng.normal(size=(size, size)))
+    q2, _ = np.linalg.qr(rng.normal(size=(size, size)))
+    sigma = np.linspace(1.0, 0.2, size)
+    sigma[: min(2, size)] = [1.0, 1.0 - 1e-6][: min(2, size)]
+    degenerate = q1 @ np.diag(sigma) @ q2.T
+    rank_one = np.outer(rng.normal(size=size), rng.normal(size=size))
+    mats = np.concatenate([mats, degenerate[None], rank_one[None], np.zeros((1, size, size))])
+    singular = np.linalg.svd(mats, compute_uv=False)
+    got = np.asarray(_spectral_norm(jnp.asarray(mats)))
+    separated = np.arange(len(mats)) != 50
+    np.testing.assert_allclose(got[separated], singular[separated, 0], rtol=1e-10, atol=0)
+    # σ₂ = (1 − 1e-6) σ₁: the estimate may mix the two directions but stays between them
+    if size > 1:
+        assert singular[50, 1] - 1e-12 <= got[50] <= singular[50, 0] + 1e-12
+    else:
+        np.testing.assert_allclose(got[50], singular[50, 0], rtol=1e-10)

@@ -104,5 +104,26 @@ def anneal_alpha(alpha: Any, estimate: Any, decay: float) -> Array:
     return jnp.where(estimate > alpha, estimate, decay * alpha + (1.0 - decay) * estimate)
 
 
-def _spectral_norm(mats):
-    return jnp.linalg.svd(mats, compute_uv=False)[..., 0]
+def _spectral_norm(mats, n_squarings: int = 12):
+    """Largest singular value of each matrix in a batch, by repeated squaring of JᵀJ.
+
+    A batched LAPACK SVD pays a per-matrix call: for the thousands of small Jacobians of a
+    batch (16 × 200 of size M × M) it cost twice the whole training step. Here the Gram
+    matrix G = JᵀJ is squared `n_squarings` times (rescaled each time), i.e. raised to the
+    power 2^k, whose dominant column is the top eigenvector v of G; the Rayleigh quotient
+    vᵀGv / vᵀv is then σ₁². The eigenvector error shrinks like (σ₂/σ₁)^(2^(k+1)) and the
+    Rayleigh quotient's error is quadratic in it: with k = 12 the result equals the SVD's to
+    rounding (tested to 1e-10 in float64) unless σ₂ is within about 1e-4 of σ₁, where it
+    lies between σ₂ and σ₁. All operations are dense batched matmuls.
+    """
+    gram = jnp.swapaxes(mats, -1, -2) @ mats
+    power = gram
+    for _ in range(n_squarings):
+        scale = jnp.max(jnp.abs(power), axis=(-2, -1), keepdims=True)
+        power = power / jnp.where(scale > 0, scale, 1.0)
+        power = power @ power
+    column = jnp.argmax(jnp.sum(power * power, axis=-2), axis=-1)
+    v = jnp.take_along_axis(power, column[..., None, None], axis=-1)[..., 0]
+    vv = jnp.sum(v * v, axis=-1)
+    quotient = jnp.sum(v * (gram @ v[..., None])[..., 0], axis=-1) / jnp.where(vv > 0, vv, 1.0)
+    return jnp.sqrt(jnp.maximum(quotient, 0.0))
