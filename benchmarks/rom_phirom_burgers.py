@@ -12,7 +12,7 @@ differs. Latent inversion of the IC: Adam(0.1), 300 iterations.
 Training is much shorter than the paper's (12 000 full-batch epochs): see --steps and
 --batch; the defaults fit a shared 2-core CPU in about half an hour for 3 seeds × 2 methods.
 
-Run: .venv/bin/python benchmarks/rom_phirom_burgers.py [--steps N] [--seeds S]
+Run: .venv/bin/python benchmarks/rom_phirom_burgers.py [--steps N] [--seeds S] [--first-seed F]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ def main():
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=250)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed, ...")
     ap.add_argument("--inversion-iters", type=int, default=300)
     ap.add_argument("--out", default="/tmp/rom_phirom_burgers.json")
     args = ap.parse_args()
@@ -81,7 +82,7 @@ def main():
         warmup_steps=args.warmup,
         lam=0.5,
     )
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for name in ("PhiROM", "DINo"):
             key = jax.random.key(seed)
             kinit, kfit = jax.random.split(key)
