@@ -141,6 +141,29 @@ def test_ensemble_fit_equals_separate_fits_and_selects_best_per_member():
     )
 
 
+def test_ensemble_shares_zero_d_training_state_and_keeps_per_member_state():
+    # A 0-d leaf of train_state is one counter for all members (not vmapped); a leaf with a
+    # member axis is per member. The cond on the shared counter updates every other step.
+    def loss_fn(model, target, state, key):
+        acc = jax.lax.cond(
+            state["count"] % 2 == 0, lambda: state["acc"] + target, lambda: state["acc"]
+        )
+        new = {"count": state["count"] + 1, "acc": acc}
+        return _quadratic(model, target, key), (new, {})
+
+    targets = jnp.asarray([2.0, 4.0], dtype=jnp.float64)
+    state = {"count": jnp.zeros((), jnp.int32), "acc": jnp.zeros(2, dtype=jnp.float64)}
+    result = fit(
+        Scalar(jnp.zeros(2, dtype=jnp.float64)), loss_fn, lambda i, k: targets,
+        optimizer=optax.sgd(0.1), n_steps=5, key=jax.random.key(0), has_aux=True,
+        train_state=state, ensemble=2, shared_batch=False, progress=False,
+    )  # fmt: skip
+    assert result.train_state["count"].shape == ()
+    assert int(result.train_state["count"]) == 5
+    np.testing.assert_allclose(np.asarray(result.train_state["acc"]), [6.0, 12.0])
+    np.testing.assert_allclose(np.asarray(result.model.w), np.array([2.0, 4.0]) * (1 - 0.8**5))
+
+
 def test_nonfinite_loss_raises_naming_the_step():
     def batches(step, key):
         return (X.at[0, 0].set(jnp.nan), Y) if step == 7 else (X, Y)

@@ -191,7 +191,9 @@ def fit(
     members = () if ensemble is None else (ensemble,)
     train_state = {
         "alpha": jnp.full(members, s.alpha, dtype=dtype),
-        "step": jnp.zeros(members, dtype=jnp.int32),
+        # One step counter shared by the members (0-d): the α update's `cond` stays a branch
+        # under the ensemble `vmap` instead of a select that estimates at every step.
+        "step": jnp.zeros((), dtype=jnp.int32),
     }
     eval_fn = None
     if select == "best":

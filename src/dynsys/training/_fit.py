@@ -122,6 +122,13 @@ def _where_members(mask: np.ndarray, new: Any, old: Any) -> Any:
     return eqx.combine(jax.tree_util.tree_map(pick, new_arrays, old_arrays), static)
 
 
+def _member_axes(train_state: Any) -> Any:
+    """Ensemble `vmap` axes of a training state: 0-d arrays are shared by all members."""
+    return jax.tree_util.tree_map(
+        lambda x: 0 if eqx.is_array(x) and x.ndim > 0 else None, train_state
+    )
+
+
 def _progress_bar_class():
     """tqdm's notebook bar where ipywidgets can draw it, else the plain text bar.
 
@@ -196,7 +203,10 @@ def fit(
     - `key`: PRNG key of the run.
     - `has_aux`: the `loss_fn` convention, as for `make_step`.
     - `train_state`: initial carried training state (`has_aux=True`); its array leaves are
-      traced, other leaves are compile-time constants. Ensemble: arrays with a member axis.
+      traced, other leaves are compile-time constants. Ensemble: arrays with a leading
+      member axis are per member; 0-d arrays are shared by all members and must stay
+      unbatched in the returned state (e.g. a step counter, which keeps a `lax.cond` on it
+      a real branch instead of a select over the members).
     - `opt_state`: initial optimiser state; default `optimizer.init` of the trainable part
       (vmapped over the members for an ensemble).
     - `filter_spec`: which leaves to train (as for `eqx.partition`).
@@ -333,7 +343,12 @@ def fit(
     step_fn = make_guarded_step(loss_fn, optimizer, has_aux=has_aux, filter_spec=filter_spec)
     if ensemble is not None:
         batch_axis = None if shared_batch else 0
-        step_fn = eqx.filter_vmap(step_fn, in_axes=(0, 0, 0, batch_axis, 0, None))
+        state_axes = _member_axes(train_state)
+        step_fn = eqx.filter_vmap(
+            step_fn,
+            in_axes=(0, 0, state_axes, batch_axis, 0, None),
+            out_axes=(eqx.if_array(0), eqx.if_array(0), state_axes) + (eqx.if_array(0),) * 3,
+        )
 
     @eqx.filter_jit
     def train_step(model, opt_state, train_state, batch, loss_key, update_scale):
