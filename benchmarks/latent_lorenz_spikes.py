@@ -53,13 +53,13 @@ VARIANTS = {
 }
 
 
-def build(name, ds, seed, width=64):
+def build(name, ds, seed, width=64, dt=0.1, friction=1.0, temperature=1.0):
     key = jax.random.key(seed)
     dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
     if name == "gru":
         return latent.GRUAutoencoder(*dims, encoder_dim=64, generator_dim=64, factor_dim=16,
                                      key=key)  # fmt: skip
-    return latent.LangevinFlow(*dims, dt=0.1, friction=1.0, temperature=1.0, key=key,
+    return latent.LangevinFlow(*dims, dt=dt, friction=friction, temperature=temperature, key=key,
                                **model_size(width), **VARIANTS[name])  # fmt: skip
 
 
@@ -76,6 +76,10 @@ def main():
     )
     parser.add_argument("--size", type=int, default=64, help="latent/hidden/model width")
     parser.add_argument("--kl-weight", type=float, default=1.0, help="final β of the KL ramp")
+    parser.add_argument("--weight-decay", type=float, default=2e-5, help="AdamW weight decay")
+    parser.add_argument("--dt", type=float, default=0.1, help="Langevin step h per bin")
+    parser.add_argument("--friction", type=float, default=1.0, help="Langevin friction γ")
+    parser.add_argument("--temperature", type=float, default=1.0, help="Langevin temperature T")
     parser.add_argument("--cd-rate", type=float, default=0.3, help="coordinated-dropout rate")
     parser.add_argument(
         "--posterior-samples",
@@ -97,7 +101,9 @@ def main():
           f"backend {jax.default_backend()}")  # fmt: skip
     print(f"data: {ds.spikes.shape}, heldout {len(ds.heldout)}, forward {ds.n_forward}, "
           f"train {ds.train.shape[0]} / eval {ds.eval.shape[0]} trials; steps {args.steps}, "
-          f"batch {args.batch}, lr {args.lr}, seeds {args.seeds}")  # fmt: skip
+          f"batch {args.batch}, lr {args.lr}, seeds {args.seeds}; Langevin dt {args.dt}, "
+          f"friction {args.friction}, temperature {args.temperature}, weight decay "
+          f"{args.weight_decay}")  # fmt: skip
     ceiling = latent.evaluate(ds.rates[ds.eval], ds)
     print("true rates (ceiling):", {k: round(v, 4) for k, v in ceiling.items()})
     results = {}
@@ -107,12 +113,13 @@ def main():
             if name == "smoothing":
                 model = latent.fit_smoothing_baseline(ds)
             else:
-                model = build(name, ds, seed, args.size)
+                model = build(name, ds, seed, args.size, args.dt, args.friction, args.temperature)
                 fit = latent.fit(model, ds, key=jax.random.key(100 + seed),
                                  n_steps=args.steps, batch_size=args.batch,
                                  learning_rate=args.lr,
                                  final_lr_fraction=args.final_lr_fraction,
                                  kl_weight=args.kl_weight, cd_rate=args.cd_rate,
+                                 weight_decay=args.weight_decay,
                                  progress=False)  # fmt: skip
                 model = fit.model
             wall = time.perf_counter() - t0
