@@ -119,6 +119,26 @@ def test_adaptive_alpha_updates_during_fit():
     assert alphas[0] != 1.0 or float(est) >= 0  # first update happened at step 0
 
 
+def test_adaptive_alpha_in_an_ensemble_updates_every_interval_per_member():
+    # The step counter is shared by the members; α stays per member.
+    bench = data.benchmark("lorenz63", n_steps=2000)
+    ens = dsr.make_ensemble(
+        lambda k: dsr.ShallowPLRNN(3, 20, 3, key=k, clipped=True), jax.random.key(0), 2
+    )
+    s = dsr.settings("lorenz63", "shplrnn").replace(sequence_length=30, n_epochs=2)
+    res = dsr.fit(
+        ens, bench.train, key=jax.random.key(1), settings=s, n_steps=12, ensemble=2,
+        progress=False,
+    )  # fmt: skip
+    alphas = res.fit.history["alpha"]
+    assert alphas.shape == (12, 2) and res.alpha.shape == (2,)
+    assert int(res.fit.train_state["step"]) == 12
+    for block in (alphas[0:5], alphas[5:10], alphas[10:12]):
+        np.testing.assert_array_equal(block, np.broadcast_to(block[0], block.shape))
+    assert alphas[0, 0] != alphas[0, 1]  # each member estimates its own α
+    assert np.all((alphas >= 0) & (alphas <= 1))
+
+
 def test_short_training_lowers_state_space_divergence():
     bench = data.benchmark("lorenz63", n_steps=5000)
     s = dsr.settings("lorenz63").replace(latent_dim=12, sequence_length=50, start_lr=5e-3, tau=10)
