@@ -48,13 +48,15 @@ def build(model: str, s: dsr.TrainingSettings, key):
     return dsr.ShallowPLRNN(s.latent_dim, s.hidden_dim, 3, key=key, clipped=True)
 
 
-def run(name, model, n_seeds, epochs, noise_std, n_steps, out):
+def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None):
     bench = data.benchmark(name, n_steps=n_steps, seed=0)
     s = dsr.settings(name, model)
     if epochs is not None:
         s = s.replace(n_epochs=epochs)
     if noise_std is not None:
         s = s.replace(noise_std=noise_std)
+    if hidden_dim is not None:
+        s = s.replace(hidden_dim=hidden_dim)
     ens = dsr.make_ensemble(lambda k: build(model, s, k), jax.random.key(0), n_seeds)
     t0 = time.perf_counter()
     result = dsr.fit(
@@ -79,7 +81,7 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out):
         print(f"  {name} {model} seed {i}: " + json.dumps(rows[-1]), flush=True)
     return {
         "system": name,
-        "model": model,
+        "model": model if model == "alrnn" else f"{model} (M={s.latent_dim}, L={s.hidden_dim})",
         "seeds": n_seeds,
         "epochs": s.n_epochs,
         "noise_std": s.noise_std,
@@ -124,6 +126,9 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=None, help="default: reference epochs")
     parser.add_argument("--noise-std", type=float, default=None, help="default: reference")
+    parser.add_argument(
+        "--hidden-dim", type=int, default=None, help="shPLRNN L (default: reference, 50)"
+    )
     parser.add_argument("--n-steps", type=int, default=100_000, help="length of train/test")
     parser.add_argument("--out", default="outputs/benchmarks")
     args = parser.parse_args()
@@ -132,7 +137,16 @@ def main():
     for name in args.systems:
         for model in args.models:
             results.append(
-                run(name, model, args.seeds, args.epochs, args.noise_std, args.n_steps, args.out)
+                run(
+                    name,
+                    model,
+                    args.seeds,
+                    args.epochs,
+                    args.noise_std,
+                    args.n_steps,
+                    args.out,
+                    args.hidden_dim,
+                )
             )
             with open(os.path.join(args.out, "dsr_benchmark.json"), "w") as f:
                 json.dump(results, f, indent=1)
