@@ -48,7 +48,7 @@ def build(model: str, s: dsr.TrainingSettings, key):
     return dsr.ShallowPLRNN(s.latent_dim, s.hidden_dim, 3, key=key, clipped=True)
 
 
-def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None):
+def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, select=None):
     bench = data.benchmark(name, n_steps=n_steps, seed=0)
     s = dsr.settings(name, model)
     if epochs is not None:
@@ -57,11 +57,13 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None):
         s = s.replace(noise_std=noise_std)
     if hidden_dim is not None:
         s = s.replace(hidden_dim=hidden_dim)
+    if select is None:  # the references: AL-RNN keeps the best checkpoint, GTF the last
+        select = "best" if model == "alrnn" else "last"
     ens = dsr.make_ensemble(lambda k: build(model, s, k), jax.random.key(0), n_seeds)
     t0 = time.perf_counter()
     result = dsr.fit(
         ens, bench.train, key=jax.random.key(1), settings=s, ensemble=n_seeds,
-        select="best" if model == "alrnn" else "last", n_eval_steps=20_000,
+        select=select, n_eval_steps=20_000,
     )  # fmt: skip
     train_time = time.perf_counter() - t0
     rows = []
@@ -85,6 +87,7 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None):
         "seeds": n_seeds,
         "epochs": s.n_epochs,
         "noise_std": s.noise_std,
+        "select": select,
         "steps": s.n_epochs * s.batches_per_epoch,
         "train_time_s": train_time,
         "time_per_model_s": train_time / n_seeds,
@@ -101,15 +104,15 @@ def table(results: list[dict]) -> str:
         return f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"
 
     lines = [
-        "| system | model | seeds | epochs | D_stsp median [IQR] | D_H | PE(20) | λ_max (true) "
-        "| subregions | floor D_stsp / D_H | train time per model |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| system | model | seeds | epochs | selection | D_stsp median [IQR] | D_H | PE(20) "
+        "| λ_max (true) | subregions | floor D_stsp / D_H | train time per model |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         rows = r["runs"]
         subs = [x["subregions"] for x in rows]
         lines.append(
-            f"| {r['system']} | {r['model']} | {r['seeds']} | {r['epochs']} | "
+            f"| {r['system']} | {r['model']} | {r['seeds']} | {r['epochs']} | {r['select']} | "
             f"{med(rows, 'd_stsp')} | {med(rows, 'd_h')} | {med(rows, 'pe20')} | "
             f"{med(rows, 'lambda_max')} ({TRUE_LAMBDA[r['system']]}) | "
             f"{int(np.median(subs))} (max {max(subs)}) | "
@@ -129,6 +132,12 @@ def main():
     parser.add_argument(
         "--hidden-dim", type=int, default=None, help="shPLRNN L (default: reference, 50)"
     )
+    parser.add_argument(
+        "--select",
+        choices=["last", "best"],
+        default=None,
+        help="checkpoint selection (default: reference, best for alrnn, last for shplrnn)",
+    )
     parser.add_argument("--n-steps", type=int, default=100_000, help="length of train/test")
     parser.add_argument("--out", default="outputs/benchmarks")
     args = parser.parse_args()
@@ -146,6 +155,7 @@ def main():
                     args.n_steps,
                     args.out,
                     args.hidden_dim,
+                    args.select,
                 )
             )
             with open(os.path.join(args.out, "dsr_benchmark.json"), "w") as f:

@@ -53,14 +53,15 @@ VARIANTS = {
 }
 
 
-def build(name, ds, seed, width=64, dt=0.1, friction=1.0, temperature=1.0):
+def build(name, ds, seed, width=64, dt=0.1, friction=1.0, temperature=1.0, bidirectional=False):
     key = jax.random.key(seed)
     dims = (len(ds.heldin), ds.n_neurons, ds.n_forward)
     if name == "gru":
         return latent.GRUAutoencoder(*dims, encoder_dim=64, generator_dim=64, factor_dim=16,
                                      key=key)  # fmt: skip
     return latent.LangevinFlow(*dims, dt=dt, friction=friction, temperature=temperature, key=key,
-                               **model_size(width), **VARIANTS[name])  # fmt: skip
+                               bidirectional=bidirectional, **model_size(width),
+                               **VARIANTS[name])  # fmt: skip
 
 
 def main():
@@ -80,6 +81,11 @@ def main():
     parser.add_argument("--dt", type=float, default=0.1, help="Langevin step h per bin")
     parser.add_argument("--friction", type=float, default=1.0, help="Langevin friction γ")
     parser.add_argument("--temperature", type=float, default=1.0, help="Langevin temperature T")
+    parser.add_argument(
+        "--bidirectional",
+        action="store_true",
+        help="LangevinFlow variants infer (z0, v0) from a bidirectional GRU (LFADS-style)",
+    )
     parser.add_argument("--cd-rate", type=float, default=0.3, help="coordinated-dropout rate")
     parser.add_argument(
         "--posterior-samples",
@@ -103,7 +109,7 @@ def main():
           f"train {ds.train.shape[0]} / eval {ds.eval.shape[0]} trials; steps {args.steps}, "
           f"batch {args.batch}, lr {args.lr}, seeds {args.seeds}; Langevin dt {args.dt}, "
           f"friction {args.friction}, temperature {args.temperature}, weight decay "
-          f"{args.weight_decay}")  # fmt: skip
+          f"{args.weight_decay}, bidirectional posterior {args.bidirectional}")  # fmt: skip
     ceiling = latent.evaluate(ds.rates[ds.eval], ds)
     print("true rates (ceiling):", {k: round(v, 4) for k, v in ceiling.items()})
     results = {}
@@ -113,7 +119,8 @@ def main():
             if name == "smoothing":
                 model = latent.fit_smoothing_baseline(ds)
             else:
-                model = build(name, ds, seed, args.size, args.dt, args.friction, args.temperature)
+                model = build(name, ds, seed, args.size, args.dt, args.friction, args.temperature,
+                              args.bidirectional)  # fmt: skip
                 fit = latent.fit(model, ds, key=jax.random.key(100 + seed),
                                  n_steps=args.steps, batch_size=args.batch,
                                  learning_rate=args.lr,

@@ -73,6 +73,34 @@ def test_langevin_flow_shapes_and_decoder_inputs(spikes):
         _flow(ds, potential="quartic")
 
 
+def test_bidirectional_posterior_reads_both_directions(spikes):
+    ds = spikes
+    x = ds.model_input()[0]
+    uni, bi = _flow(ds), _flow(ds, bidirectional=True)
+    assert uni.backward_encoder is None and uni.posterior.in_features == 16
+    assert bi.posterior.in_features == 32
+    # Same initialisation of everything the two share (the backward GRU has its own key).
+    np.testing.assert_array_equal(
+        np.asarray(uni.encoder.weight_ih), np.asarray(bi.encoder.weight_ih)
+    )
+    path = eqx.filter_jit(lambda m, x: m.trajectory(x))(bi, x)
+    # The posterior mean is the linear head on [forward state at T_obs, backward state].
+    h_bwd = latent.final_gru_state(bi.backward_encoder, jnp.asarray(x)[::-1])
+    mean = jnp.split(bi.posterior(jnp.concatenate([path.h[x.shape[0] - 1], h_bwd])), 2)[0]
+    z0, v0 = jnp.split(mean, 2)
+    np.testing.assert_allclose(np.asarray(path.z[0]), np.asarray(z0), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(path.v[0]), np.asarray(v0), atol=1e-12)
+    # The bypass h stays causal: changing the last observed bin leaves earlier h_t alone.
+    bumped = jnp.asarray(x).at[-1].add(3)
+    path2 = bi.trajectory(bumped)
+    np.testing.assert_allclose(np.asarray(path2.h[:-ds.n_forward - 1]),
+                               np.asarray(path.h[:-ds.n_forward - 1]), atol=1e-12)  # fmt: skip
+    assert float(jnp.max(jnp.abs(path2.z[0] - path.z[0]))) > 1e-8
+    # Gradients of the loss reach the backward encoder.
+    grads = eqx.filter_grad(lambda m: jnp.sum(m(x)[0]))(bi)
+    assert float(jnp.max(jnp.abs(grads.backward_encoder.weight_ih))) > 0
+
+
 def test_gaussian_kl_by_hand():
     mean, log_var = jnp.array([1.0, 0.0]), jnp.log(jnp.array([1.0, 2.0]))
     expected = 0.5 * ((1 + 1 - 1 - 0) + (0 + 2 - 1 - np.log(2)))

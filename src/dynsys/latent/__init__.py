@@ -21,6 +21,7 @@ from ._fit import infer_rates as infer_rates
 from ._gru_autoencoder import GRUAutoencoder as GRUAutoencoder
 from ._langevin_flow import LangevinFlow as LangevinFlow
 from ._langevin_flow import LatentPath as LatentPath
+from ._langevin_flow import final_gru_state as final_gru_state
 from ._langevin_flow import gaussian_kl as gaussian_kl
 from ._potentials import AbstractPotential as AbstractPotential
 from ._potentials import CoupledOscillatorPotential as CoupledOscillatorPotential

@@ -9,7 +9,7 @@ from jaxtyping import ArrayLike, Real
 
 from .._validation import check_int
 from ._abstract import AbstractSpikeModel
-from ._langevin_flow import gaussian_kl
+from ._langevin_flow import final_gru_state, gaussian_kl
 
 
 class GRUAutoencoder(AbstractSpikeModel):
@@ -82,13 +82,9 @@ class GRUAutoencoder(AbstractSpikeModel):
     def __call__(self, x: Real[ArrayLike, "observed n_input"], *, key=None):
         dtype = self.posterior.weight.dtype
         x = jnp.asarray(x).astype(dtype)
-
-        def run(cell, seq):
-            h, _ = jax.lax.scan(lambda h, f: (cell(f, h), None),
-                                jnp.zeros(cell.hidden_size, dtype=dtype), seq)  # fmt: skip
-            return h
-
-        enc = jnp.concatenate([run(self.encoder_fwd, x), run(self.encoder_bwd, x[::-1])])
+        enc = jnp.concatenate(
+            [final_gru_state(self.encoder_fwd, x), final_gru_state(self.encoder_bwd, x[::-1])]
+        )
         mean, log_var = jnp.split(self.posterior(enc), 2)
         kl = gaussian_kl(mean, log_var)
         g0 = mean

@@ -34,6 +34,14 @@ class LatentPath(NamedTuple):
     kl: Array
 
 
+def final_gru_state(cell: eqx.nn.GRUCell, frames: Array) -> Array:
+    """The state of `cell` after reading `frames` `(T, n_input)` from a zero state."""
+    frames = jnp.asarray(frames).astype(cell.weight_ih.dtype)
+    h0 = jnp.zeros(cell.hidden_size, dtype=frames.dtype)
+    h, _ = jax.lax.scan(lambda h, f: (cell(f, h), None), h0, frames)
+    return h
+
+
 def gaussian_kl(mean: Array, log_var: Array) -> Array:
     """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − 1 − log σ²), summed, in nats."""
     return 0.5 * jnp.sum(mean**2 + jnp.exp(log_var) - 1.0 - log_var)
@@ -53,7 +61,11 @@ class LangevinFlow(AbstractSpikeModel):
     reference code). Unlike the reference, which reads (z₀, v₀) from the *first* GRU
     state, the posterior is read from the *last* observed state, which has seen the whole
     window (as LFADS's initial-condition encoder): otherwise the latents would carry one
-    bin of information and only the h_t bypass could explain the data.
+    bin of information and only the h_t bypass could explain the data. With
+    `bidirectional=True` a second GRU reads the observed bins backwards and the posterior
+    reads both final states, as LFADS's bidirectional initial-condition encoder: the
+    early bins, which fix (z₀, v₀) most directly, are then read last by one of the two
+    GRUs instead of first. The bypass h_t stays the causal forward state.
 
     The Langevin noise is the same in prior and posterior (no inferred controller), so
     the path KL reduces to the KL of (z₀, v₀). The decoder is a one-layer Transformer
@@ -75,6 +87,8 @@ class LangevinFlow(AbstractSpikeModel):
     - `friction`: γ >= 0 (per unit time). `temperature`: T >= 0 (0: deterministic).
     - `model_size`, `n_heads`, `ff_size`, `causal`: the decoder.
     - `decoder_inputs`: non-empty subset of `("z", "v", "h")` in that order.
+    - `bidirectional`: infer (z₀, v₀) from a forward and a backward GRU (default False:
+      the forward GRU only).
     - `key`: PRNG key.
 
     **Call:** `model(x, key=None)` with `x` `(T_obs, n_input)` counts →
@@ -88,6 +102,7 @@ class LangevinFlow(AbstractSpikeModel):
     """
 
     encoder: eqx.nn.GRUCell
+    backward_encoder: eqx.nn.GRUCell | None
     posterior: eqx.nn.Linear
     potential: AbstractPotential
     decoder: TransformerDecoder
@@ -117,6 +132,7 @@ class LangevinFlow(AbstractSpikeModel):
         ff_size: int = 128,
         causal: bool = False,
         decoder_inputs: tuple[str, ...] = ("z", "v", "h"),
+        bidirectional: bool = False,
         dtype=None,
         key: jax.Array,
     ):
@@ -155,7 +171,13 @@ class LangevinFlow(AbstractSpikeModel):
             )
         self.potential = potential
         self.encoder = eqx.nn.GRUCell(n_input, hidden_dim, dtype=dtype, key=k[1])
-        posterior = eqx.nn.Linear(hidden_dim, 4 * latent_dim, dtype=dtype, key=k[2])
+        self.backward_encoder = None
+        if bidirectional:
+            self.backward_encoder = eqx.nn.GRUCell(
+                n_input, hidden_dim, dtype=dtype, key=jax.random.fold_in(k[1], 1)
+            )
+        n_summary = 2 * hidden_dim if bidirectional else hidden_dim
+        posterior = eqx.nn.Linear(n_summary, 4 * latent_dim, dtype=dtype, key=k[2])
         # Start near the prior: small means, unit variances.
         self.posterior = eqx.tree_at(lambda lin: lin.weight, posterior, 0.1 * posterior.weight)
         sizes = {"z": latent_dim, "v": latent_dim, "h": hidden_dim}
@@ -187,7 +209,10 @@ class LangevinFlow(AbstractSpikeModel):
             return h, h
 
         _, hs = jax.lax.scan(gru, h0, frames)
-        stats = self.posterior(hs[x.shape[0] - 1])
+        summary = hs[x.shape[0] - 1]
+        if self.backward_encoder is not None:
+            summary = jnp.concatenate([summary, final_gru_state(self.backward_encoder, x[::-1])])
+        stats = self.posterior(summary)
         mean, log_var = jnp.split(stats, 2)
         kl = gaussian_kl(mean, log_var)
         if key is None:
