@@ -48,9 +48,23 @@ def build(model: str, s: dsr.TrainingSettings, key):
     return dsr.ShallowPLRNN(s.latent_dim, s.hidden_dim, 3, key=key, clipped=True)
 
 
-def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, select=None):
+def override(s: dsr.TrainingSettings, assignments: list[str]) -> dsr.TrainingSettings:
+    """`s` with `FIELD=VALUE` assignments applied, each value cast to the field's type."""
+    changes = {}
+    for item in assignments:
+        field, _, value = item.partition("=")
+        if not hasattr(s, field) or not value:
+            raise SystemExit(f"--set expects FIELD=VALUE, a TrainingSettings field; got {item!r}")
+        old = getattr(s, field)
+        is_bool = isinstance(old, bool)
+        changes[field] = value.lower() in ("1", "true") if is_bool else type(old)(value)
+    return s.replace(**changes)
+
+
+def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, select=None,
+        assignments=()):  # fmt: skip
     bench = data.benchmark(name, n_steps=n_steps, seed=0)
-    s = dsr.settings(name, model)
+    s = override(dsr.settings(name, model), list(assignments))
     if epochs is not None:
         s = s.replace(n_epochs=epochs)
     if noise_std is not None:
@@ -83,11 +97,13 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, 
         print(f"  {name} {model} seed {i}: " + json.dumps(rows[-1]), flush=True)
     return {
         "system": name,
-        "model": model if model == "alrnn" else f"{model} (M={s.latent_dim}, L={s.hidden_dim})",
+        "model": (model if model == "alrnn" else f"{model} (M={s.latent_dim}, L={s.hidden_dim})")
+        + "".join(f", {a}" for a in assignments),
         "seeds": n_seeds,
         "epochs": s.n_epochs,
         "noise_std": s.noise_std,
         "select": select,
+        "overrides": list(assignments),
         "steps": s.n_epochs * s.batches_per_epoch,
         "train_time_s": train_time,
         "time_per_model_s": train_time / n_seeds,
@@ -138,6 +154,13 @@ def main():
         default=None,
         help="checkpoint selection (default: reference, best for alrnn, last for shplrnn)",
     )
+    parser.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override dsr.TrainingSettings fields, e.g. sequence_length=300",
+    )
     parser.add_argument("--n-steps", type=int, default=100_000, help="length of train/test")
     parser.add_argument("--out", default="outputs/benchmarks")
     args = parser.parse_args()
@@ -156,6 +179,7 @@ def main():
                     args.out,
                     args.hidden_dim,
                     args.select,
+                    args.set,
                 )
             )
             with open(os.path.join(args.out, "dsr_benchmark.json"), "w") as f:
