@@ -115,9 +115,13 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, 
 
 def table(results: list[dict]) -> str:
     def med(rows, key):
+        # An undefined score (NaN: an orbit outside the data range, a constant trajectory)
+        # counts as the worst, never drops out of the median.
         v = np.array([r[key] for r in rows], dtype=float)
-        q = np.nanpercentile(v, [25, 50, 75])
-        return f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"
+        n_nan = int(np.isnan(v).sum())
+        q = np.percentile(np.where(np.isnan(v), np.inf, v), [25, 50, 75], method="nearest")
+        note = f" ({n_nan} undefined, counted as worst)" if n_nan else ""
+        return f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]{note}"
 
     lines = [
         "| system | model | seeds | epochs | selection | D_stsp median [IQR] | D_H | PE(20) "
