@@ -37,6 +37,12 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed, ...")
     ap.add_argument("--inversion-iters", type=int, default=300)
+    ap.add_argument(
+        "--inversion-lr",
+        type=float,
+        default=0.1,
+        help="Adam step of the latent inversion (0.1: the reference's; see docs/benchmarks.md)",
+    )
     ap.add_argument("--out", default="/tmp/rom_phirom_burgers.json")
     args = ap.parse_args()
 
@@ -67,7 +73,8 @@ def main():
     def evaluate(model, data, mus):
         pred = rom.forecast_fields(model, data.states[:, 0], n_total - 1, coords=x,
                                    params=jnp.asarray(mus, jnp.float32),
-                                   n_iter=args.inversion_iters)  # fmt: skip
+                                   n_iter=args.inversion_iters,
+                                   learning_rate=args.inversion_lr)  # fmt: skip
         err = np.asarray(relative_l2_error(data.states, pred))[..., 0]
         err = np.where(np.isfinite(err), err, np.inf)
         return float(err[:, :n_train].mean()), float(err[:, n_train:].mean())
