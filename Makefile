@@ -20,8 +20,8 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 	$(PY) -m pytest -n 2 -q
 
-# The notebook sources of every model family at small size (each compiles its training;
-# about 4 min in all on 2 cores): marked slow to keep `make test` short, run by CI too.
+# The notebook sources of every model family and of the course at small size (each compiles
+# its training; about 9 min in all on 2 cores): marked slow to keep `make test` short, run by CI too.
 test-examples: $(STAMP)
 	$(PY) -m pytest -n 2 -q -m slow -o addopts="" -k example
 

@@ -83,8 +83,11 @@ def test_course_is_complete():
     assert COURSE == sorted(FIGURES)
 
 
+# Slow (40-90 s each): run by `make test-examples`, which CI runs too; the stubs, the hidden
+# solutions and the notebook sync are checked in the default suite below.
+@pytest.mark.slow
 @pytest.mark.parametrize("name", COURSE)
-def test_course_notebook_runs_small_with_solutions(name, run_example):
+def test_course_example_runs_small_with_solutions(name, run_example):
     metrics = run_example(SOURCES / f"{name}.py", FIGURES[name], DYNSYS_SOLUTIONS="1").metrics
     assert metrics["solutions"] is True
     CHECKS[name](metrics)

@@ -38,6 +38,9 @@ def _notebook_cells(path: pathlib.Path) -> list[tuple[str, str]]:
     return cells
 
 
+# Slow (about 1 min each: the subprocess compiles a GTF training): run by `make test-examples`,
+# which CI runs too; the default suite covers the same training in tests/dsr and tests/test_cli.py.
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example_runs_small(name, run_example):
     run = run_example(name, FIGURES)
