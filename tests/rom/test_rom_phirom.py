@@ -49,6 +49,14 @@ def test_inversion_recovers_a_decodable_field_and_mesh_free_decoding():
     assert float(err) < 1e-2
     assert model.decode(jnp.zeros((2, 5, 3)), jnp.linspace(0, 1, 7)[:, None]).shape == (2, 5, 7, 1)
     assert model.forecast(alpha, 4).shape == (5, 3)
+    # forecast_fields starts each inversion at alpha_init: from the true latent, no step
+    # can improve on it, so the forecast starts on the observed field.
+    fields = jnp.moveaxis(u, 0, 1)[None]  # (batch, channels, points)
+    pred = rom.forecast_fields(model, fields, 2, coords=x, alpha_init=alpha, n_iter=1,
+                               learning_rate=1e-3)  # fmt: skip
+    np.testing.assert_allclose(np.asarray(pred[0, 0]), np.asarray(fields[0]), atol=1e-12)
+    with pytest.raises(ValueError, match="alpha_init"):
+        rom.forecast_fields(model, fields, 2, coords=x, alpha_init=jnp.zeros(4))
 
 
 class ToyBurgersStepper(eqx.Module):

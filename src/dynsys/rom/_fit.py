@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._validation import check_in_range, check_int, check_positive
+from .._validation import check_finite, check_in_range, check_int, check_positive
 from ..data import Trajectories
 from ..pde import time_derivative
 from ..training import fit
@@ -397,6 +397,7 @@ def forecast_fields(
     params: Any = None,
     n_iter: int = 500,
     learning_rate: float = 0.1,
+    alpha_init: Any = None,
     output_coords: Any = None,
 ) -> jax.Array:
     """Forecast fields from initial conditions: invert each IC, integrate ψ, decode.
@@ -410,6 +411,9 @@ def forecast_fields(
     - `params`: PDE parameters `(batch,)` or `(batch, param_dim)` (parametric models).
     - `n_iter`, `learning_rate`: latent inversion (Adam), see
       [`AbstractLatentROM.invert`][dynsys.rom.AbstractLatentROM.invert].
+    - `alpha_init`: where each inversion starts, `(d,)` for all or `(batch, d)` (default
+      zeros, the reference's). E.g. the mean of the trained initial latents,
+      `result.latents[:, 0].mean(0)`, starts it on the latent manifold that ψ was trained on.
     - `output_coords`: where to decode (default: `coords`, reshaped to `(C, *space)`);
       arbitrary points give `(batch, time, P_out, C)` (mesh-free decoding).
 
@@ -428,8 +432,19 @@ def forecast_fields(
     space = tuple(u0.shape[2:])
     values = jnp.moveaxis(u0.reshape(b, c, -1), 1, 2)
     coords = jnp.asarray(coords, dtype=u0.dtype).reshape(values.shape[1], -1)
-    alphas = jnp.stack([model.invert(v, coords, n_iter=n_iter, learning_rate=learning_rate)
-                        for v in values])  # fmt: skip
+    d = model.latent_dim
+    if alpha_init is None:
+        inits = jnp.zeros((b, d), u0.dtype)
+    else:
+        inits = jnp.asarray(alpha_init, dtype=u0.dtype)
+        if inits.shape not in ((d,), (b, d)):
+            raise ValueError(
+                f"`alpha_init` must have shape ({d},) or ({b}, {d}), got {tuple(inits.shape)}."
+            )
+        check_finite(inits, "alpha_init")
+        inits = jnp.broadcast_to(inits, (b, d))
+    alphas = jnp.stack([model.invert(v, coords, n_iter=n_iter, learning_rate=learning_rate,
+                                     alpha_init=a0) for v, a0 in zip(values, inits)])  # fmt: skip
     if params is None:
         lat = jax.vmap(lambda a: model.forecast(a, n_steps))(alphas)
     else:
