@@ -57,6 +57,10 @@ def test_inversion_recovers_a_decodable_field_and_mesh_free_decoding():
     np.testing.assert_allclose(np.asarray(pred[0, 0]), np.asarray(fields[0]), atol=1e-12)
     with pytest.raises(ValueError, match="alpha_init"):
         rom.forecast_fields(model, fields, 2, coords=x, alpha_init=jnp.zeros(4))
+    with pytest.raises(ValueError, match="alpha_init.*NaN"):
+        rom.forecast_fields(model, fields, 2, coords=x, alpha_init=jnp.full(3, jnp.nan))
+    with pytest.raises(ValueError, match="alpha_init"):
+        model.invert(u, x, alpha_init=jnp.zeros((1, 3)))
 
 
 class ToyBurgersStepper(eqx.Module):

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from .._validation import check_finite, check_in_range, check_int, check_positive
+from .._validation import check_in_range, check_int, check_positive
 from ..data import Trajectories
 from ..pde import time_derivative
 from ..training import fit
@@ -434,15 +434,14 @@ def forecast_fields(
     coords = jnp.asarray(coords, dtype=u0.dtype).reshape(values.shape[1], -1)
     d = model.latent_dim
     if alpha_init is None:
-        inits = jnp.zeros((b, d), u0.dtype)
+        inits = [None] * b
     else:
         inits = jnp.asarray(alpha_init, dtype=u0.dtype)
         if inits.shape not in ((d,), (b, d)):
             raise ValueError(
                 f"`alpha_init` must have shape ({d},) or ({b}, {d}), got {tuple(inits.shape)}."
             )
-        check_finite(inits, "alpha_init")
-        inits = jnp.broadcast_to(inits, (b, d))
+        inits = jnp.broadcast_to(inits, (b, d))  # each row is checked by `model.invert`
     alphas = jnp.stack([model.invert(v, coords, n_iter=n_iter, learning_rate=learning_rate,
                                      alpha_init=a0) for v, a0 in zip(values, inits)])  # fmt: skip
     if params is None:

@@ -107,8 +107,15 @@ class AbstractLatentROM(eqx.Module):
             )
         n_iter = check_int(n_iter, "n_iter", minimum=1)
         check_positive(learning_rate, "learning_rate")
-        alpha0 = (jnp.zeros(self.latent_dim, values.dtype) if alpha_init is None
-                  else jnp.asarray(alpha_init, values.dtype))  # fmt: skip
+        if alpha_init is None:
+            alpha0 = jnp.zeros(self.latent_dim, values.dtype)
+        else:
+            alpha0 = jnp.asarray(alpha_init, values.dtype)
+            if alpha0.shape != (self.latent_dim,):
+                raise ValueError(
+                    f"`alpha_init` must have shape ({self.latent_dim},), got {tuple(alpha0.shape)}."
+                )
+            check_finite(alpha0, "alpha_init")
         return _invert(self.decoder, values, coords, alpha0, n_iter, float(learning_rate))
 
 
