@@ -116,31 +116,27 @@ def test_coordinated_dropout():
     assert float(jnp.abs(dropped[~keep]).max()) == 0.0
 
 
-def test_short_training_improves_rate_r2(spikes):
+def test_short_training_improves_rate_r2_and_cosine_decay_changes_later_updates(spikes):
     ds = spikes
     model = _flow(ds, dt=0.2)
     before = latent.evaluate(latent.infer_rates(model, ds, ds.eval), ds)
-    result = latent.fit(model, ds, key=jax.random.key(1), n_steps=150, batch_size=16,
-                        learning_rate=1e-2, progress=False)  # fmt: skip
+    kw = dict(key=jax.random.key(1), n_steps=150, batch_size=16, learning_rate=1e-2,
+              progress=False)  # fmt: skip
+    result = latent.fit(model, ds, **kw)
     after = latent.evaluate(latent.infer_rates(result.model, ds, ds.eval), ds)
     assert set(result.history) >= {"loss", "nll", "kl", "beta"}
     np.testing.assert_allclose(result.history["beta"][-1], 1.0)
     assert after["rate_r2"] > before["rate_r2"] + 0.3, (before, after)
     assert after["rate_r2"] > 0.3 and after["co_bps"] > 0
-
-
-def test_cosine_learning_rate_decay_changes_the_updates(spikes):
     # The same run with a cosine decay to 1 % of the rate: identical first step (full
-    # rate), different later steps (smaller updates), all finite.
-    ds = spikes
-    kw = dict(key=jax.random.key(1), n_steps=6, batch_size=8, learning_rate=1e-2,
-              progress=False)  # fmt: skip
-    const = latent.fit(_flow(ds), ds, **kw)
-    decayed = latent.fit(_flow(ds), ds, final_lr_fraction=0.01, **kw)
-    a, b = np.asarray(const.history["loss"]), np.asarray(decayed.history["loss"])
+    # rate), different later steps (smaller updates), all finite, and it learns too.
+    decayed = latent.fit(model, ds, final_lr_fraction=0.01, **kw)
+    a, b = np.asarray(result.history["loss"]), np.asarray(decayed.history["loss"])
     assert np.all(np.isfinite(b))
     np.testing.assert_allclose(a[:2], b[:2], rtol=1e-10)
     assert np.max(np.abs(a[2:] - b[2:])) > 1e-6
+    decayed_after = latent.evaluate(latent.infer_rates(decayed.model, ds, ds.eval), ds)
+    assert decayed_after["rate_r2"] > before["rate_r2"] + 0.3, (before, decayed_after)
 
 
 def test_gru_autoencoder_and_smoothing_baseline(spikes):
@@ -209,9 +205,10 @@ def test_infer_rates_posterior_sample_average(spikes):
     sampled = np.asarray(latent.infer_rates(model, ds, trials, n_samples=4, key=key))
     # The average of exp(log-rates) over the same four posterior/noise draws, by hand.
     by_hand = np.zeros_like(sampled)
+    one_trial = eqx.filter_jit(lambda m, xi, ki: jnp.exp(m(xi, key=ki)[0]))  # one compilation
     for k in jax.random.split(key, 4):
         keys = jax.random.split(k, len(trials))
-        by_hand += np.stack([np.exp(np.asarray(model(xi, key=ki)[0])) for xi, ki in zip(x, keys)])
+        by_hand += np.stack([np.asarray(one_trial(model, xi, ki)) for xi, ki in zip(x, keys)])
     np.testing.assert_allclose(sampled, by_hand / 4, rtol=1e-10)
     # Sampling changes the rates; the deterministic path is the default.
     deterministic = np.asarray(latent.infer_rates(model, ds, trials))
