@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-examples lint format clean bench-install docs
+.PHONY: demo test test-slow test-examples test-integration lint format clean bench-install docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,16 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(PY) -m dynsys demo --out outputs/demo
 
+# Each xdist worker is pinned to one core (tests/conftest.py); work stealing evens out the
+# long compile-bound tests at the end.
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
-	$(PY) -m pytest -n 2 -q
+	$(PY) -m pytest -n 2 --dist worksteal -q
+
+# The command-line jobs at small size and the short trainings judged by what they learnt
+# (each compiles a full training step): kept out of `make test` for time, run by CI too.
+test-integration: $(STAMP)
+	$(PY) -m pytest -n 2 --dist worksteal -q -m integration -o addopts=""
 
 # The notebook sources of every model family and of the course at small size (each compiles
 # its training; about 9 min in all on 2 cores): marked slow to keep `make test` short, run by CI too.

@@ -15,6 +15,17 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     flags = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0".strip()
 
+# pytest-xdist workers (`-n N`, N no more than the cores we may use): one core each, before
+# jax starts, so that XLA sizes its thread pools to that core instead of every worker
+# spreading threads over all cores. `DYNSYS_PIN_WORKERS=0` switches it off.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+_n_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if (_worker.startswith("gw") and _n_workers > 1 and hasattr(os, "sched_setaffinity")
+        and os.environ.get("DYNSYS_PIN_WORKERS", "1") != "0"):  # fmt: skip
+    _cpus = sorted(os.sched_getaffinity(0))
+    if _n_workers <= len(_cpus):
+        os.sched_setaffinity(0, {_cpus[int(_worker[2:]) % len(_cpus)]})
+
 if os.environ.get("DYNSYS_TYPECHECK", "1") != "0":
     import jaxtyping
 

@@ -16,6 +16,7 @@ def test_help_lists_jobs(capsys):
 
 
 # A barely trained model may collapse to a fixed point: D_H is then NaN, with a warning.
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_demo_small_writes_outputs(tmp_path):
     out = tmp_path / "demo"
@@ -28,6 +29,7 @@ def test_demo_small_writes_outputs(tmp_path):
     assert (out / "model.eqx").exists()
 
 
+@pytest.mark.integration
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_reconstruct_user_csv(tmp_path):
     t = np.arange(3000) * 0.05
@@ -44,6 +46,7 @@ def test_reconstruct_missing_file(tmp_path):
         main(["reconstruct", str(tmp_path / "nope.npy"), "--small"])
 
 
+@pytest.mark.integration
 def test_systems_job_small(tmp_path):
     results = main(["systems", "--small", "--out", str(tmp_path)])
     assert results == 0

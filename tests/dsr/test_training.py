@@ -139,6 +139,7 @@ def test_adaptive_alpha_in_an_ensemble_updates_every_interval_per_member():
     assert np.all((alphas >= 0) & (alphas <= 1))
 
 
+@pytest.mark.integration
 def test_short_training_lowers_state_space_divergence():
     bench = data.benchmark("lorenz63", n_steps=5000)
     s = dsr.settings("lorenz63").replace(latent_dim=12, sequence_length=50, start_lr=5e-3, tau=10)

@@ -116,6 +116,7 @@ def test_coordinated_dropout():
     assert float(jnp.abs(dropped[~keep]).max()) == 0.0
 
 
+@pytest.mark.integration
 def test_short_training_improves_rate_r2_and_cosine_decay_changes_later_updates(spikes):
     ds = spikes
     model = _flow(ds, dt=0.2)

@@ -28,10 +28,11 @@ def _linear_data(n=6, n_times=21, t1=2.0, seed=0):
     return jnp.asarray(ts), jnp.asarray(ys)
 
 
-def _cheap(model_matrix=A, **kw):
-    # Fixed-step RK: exact enough for these checks and quick to compile.
+def _cheap(model_matrix=A, solver=None, **kw):
+    # Fixed-step RK: exact enough for these checks and quick to compile (Euler, quicker
+    # still, where the checks do not need the true flow).
     return nde.NeuralODE(
-        2, vector_field=Linear(jnp.asarray(model_matrix)), solver=diffrax.Tsit5(),
+        2, vector_field=Linear(jnp.asarray(model_matrix)), solver=solver or diffrax.Tsit5(),
         stepsize_controller=diffrax.ConstantStepSize(), dt0=0.02, max_steps=256, **kw,
     )  # fmt: skip
 
@@ -40,7 +41,7 @@ def test_curriculum_with_shooting_one_compilation_per_phase():
     # Two curriculum phases of multiple shooting (data initial conditions) with a wrong
     # model: lengths, one trace per phase, the loss decomposition, and learning.
     ts, ys = _linear_data()
-    model = _cheap(A * 1.3)
+    model = _cheap(A * 1.3, solver=diffrax.Euler())
     result = nde.fit(model, ys, ts=ts, key=jax.random.key(0), steps=(4, 3), lengths=(0.3, 1.0),
                      batch_size=4, shooting=2, continuity_weight=2.0,
                      optimizer=optax.adam(1e-2), progress=False)  # fmt: skip
@@ -99,7 +100,7 @@ def test_mask_handles_missing_values_and_nan_requires_a_mask():
     nan_ys[~mask] = np.nan
     with pytest.raises(ValueError, match="not masked out.*mask="):
         nde.fit(_cheap(), nan_ys, ts=ts, key=jax.random.key(0), steps=1, progress=False)
-    model = _cheap(A * 1.2)
+    model = _cheap(A * 1.2, solver=diffrax.Euler())
     result = nde.fit(model, nan_ys, mask=mask, ts=ts, key=jax.random.key(0), steps=1,
                      batch_size=4, optimizer=optax.sgd(0.0), progress=False)  # fmt: skip
     # The batch is the 4 series in some order: the loss is the MSE over observed entries.

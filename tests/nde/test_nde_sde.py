@@ -50,6 +50,7 @@ def _check_ou_moments(model, n_paths, rtol_var):
     np.testing.assert_allclose(paths.var(0)[[20, 40]], var[[20, 40]], rtol=rtol_var)
 
 
+@pytest.mark.integration
 def test_fitted_ou_neural_sde_moments_small():
     result = _fit_ou(n=64, n_times=201, n_steps=300)
     model = result.model

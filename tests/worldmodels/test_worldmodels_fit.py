@@ -25,6 +25,7 @@ def setup():
     return data, model
 
 
+@pytest.mark.integration
 def test_short_training_lowers_the_rollout_error(setup):
     data, model = setup
     before = wm.evaluate(model, data, horizons=3)
