@@ -15,9 +15,9 @@ if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
     flags = os.environ.get("XLA_FLAGS", "")
     os.environ["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0".strip()
 
-# pytest-xdist workers (`-n N`, N no more than the cores we may use): one core each, before
-# jax starts, so that XLA sizes its thread pools to that core instead of every worker
-# spreading threads over all cores. `DYNSYS_PIN_WORKERS=0` switches it off.
+# pytest-xdist workers (`-n N`, N no more than the cores we may use): one core each, set
+# before jax starts, so that the workers and the threads XLA starts in each do not compete
+# for the same cores. `DYNSYS_PIN_WORKERS=0` switches it off.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "")
 _n_workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if (_worker.startswith("gw") and _n_workers > 1 and hasattr(os, "sched_setaffinity")

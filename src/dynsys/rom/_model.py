@@ -87,9 +87,9 @@ class AbstractLatentROM(eqx.Module):
 
             α* = argmin_α mean ‖D(x_i, α) − u_i‖²,
 
-        Adam(`learning_rate`) from `alpha_init` (zeros by default) for `n_iter` iterations,
-        keeping the best iterate (Φ-ROM `find_latent_descent`). The observation may be on any
-        points, e.g. a sparse random subset of the grid.
+        Adam(`learning_rate`) from `alpha_init` (shape `(d,)`, zeros by default) for `n_iter`
+        iterations, keeping the best iterate (Φ-ROM `find_latent_descent`). The observation
+        may be on any points, e.g. a sparse random subset of the grid.
 
         **Arguments:** `values` `(P, C)` at `coords` `(P, coord_dim)`; keywords `n_iter`,
         `learning_rate`, `alpha_init`.
