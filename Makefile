@@ -30,7 +30,7 @@ test-integration: $(STAMP)
 # The notebook sources of every model family and of the course at small size (each compiles
 # its training; about 6 min in all on 2 cores): marked slow to keep `make test` short, run by CI too.
 test-examples: $(STAMP)
-	$(PY) -m pytest -n 2 --dist worksteal -q -m slow -o addopts="" -k example
+	$(PY) -m pytest -n 2 -q -m slow -o addopts="" -k example
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow -o addopts=""
