@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml | $(PY)
 demo: $(STAMP)
 	$(PY) -m dynsys demo --out outputs/demo
 
-# Each xdist worker is pinned to one core (tests/conftest.py); work stealing evens out the
-# long compile-bound tests at the end.
+# Each xdist worker is pinned to one core (tests/conftest.py); with work stealing an idle
+# worker takes tests queued for the busy one.
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks tools
 	$(PY) -m pytest -n 2 --dist worksteal -q
