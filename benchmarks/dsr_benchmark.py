@@ -94,16 +94,21 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, 
                 "subregions": ev.n_subregions,
             }
         )
+        if select == "best":  # the same training scored with the GTF rule, for comparison
+            last = dsr.ensemble_member(result.last_model, i)
+            rows[-1]["d_stsp_last"] = dsr.evaluate(last, bench.test).d_stsp
         print(f"  {name} {model} seed {i}: " + json.dumps(rows[-1]), flush=True)
     return {
         "system": name,
         "model": (model if model == "alrnn" else f"{model} (M={s.latent_dim}, L={s.hidden_dim})")
-        + "".join(f", {a}" for a in assignments),
+        + "".join(f", {a}" for a in assignments)
+        + ("" if model == "alrnn" else f", α: {s.alpha_method}"),
         "seeds": n_seeds,
         "epochs": s.n_epochs,
         "noise_std": s.noise_std,
         "select": select,
         "overrides": list(assignments),
+        "alpha_method": s.alpha_method,
         "steps": s.n_epochs * s.batches_per_epoch,
         "train_time_s": train_time,
         "time_per_model_s": train_time / n_seeds,
@@ -131,9 +136,10 @@ def table(results: list[dict]) -> str:
     for r in results:
         rows = r["runs"]
         subs = [x["subregions"] for x in rows]
+        last = f" (last checkpoint: {med(rows, 'd_stsp_last')})" if "d_stsp_last" in rows[0] else ""
         lines.append(
             f"| {r['system']} | {r['model']} | {r['seeds']} | {r['epochs']} | {r['select']} | "
-            f"{med(rows, 'd_stsp')} | {med(rows, 'd_h')} | {med(rows, 'pe20')} | "
+            f"{med(rows, 'd_stsp')}{last} | {med(rows, 'd_h')} | {med(rows, 'pe20')} | "
             f"{med(rows, 'lambda_max')} ({TRUE_LAMBDA[r['system']]}) | "
             f"{int(np.median(subs))} (max {max(subs)}) | "
             f"{r['floors']['d_stsp']:.3f} / {r['floors']['d_h']:.3f} | "
@@ -150,7 +156,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=None, help="default: reference epochs")
     parser.add_argument("--noise-std", type=float, default=None, help="default: reference")
     parser.add_argument(
-        "--hidden-dim", type=int, default=None, help="shPLRNN L (default: reference, 50)"
+        "--hidden-dim", type=int, default=None, help="shPLRNN L (default: the settings')"
     )
     parser.add_argument(
         "--select",
@@ -163,7 +169,8 @@ def main():
         nargs="+",
         default=[],
         metavar="FIELD=VALUE",
-        help="override dsr.TrainingSettings fields, e.g. sequence_length=300",
+        help="override dsr.TrainingSettings fields, e.g. sequence_length=300 "
+        "alpha_method=arithmetic_mean",
     )
     parser.add_argument("--n-steps", type=int, default=100_000, help="length of train/test")
     parser.add_argument("--out", default="outputs/benchmarks")

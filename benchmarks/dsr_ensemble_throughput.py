@@ -1,7 +1,8 @@
 """Training throughput of a `jax.vmap` ensemble of clipped shPLRNNs (adaptive GTF, Lorenz-63).
 
 Measures optimiser steps per second of `dsr.fit(..., ensemble=E)` with the Lorenz-63
-shPLRNN reference settings (M=3, L=50, τ=1, α adaptive, T=200, batch 16), compilation
+shPLRNN reference settings (M=3, τ=1, α adaptive, T=200, batch 16) at L=50, the width of
+the recorded runs (`--hidden-dim 100` for the current settings), compilation
 excluded: two runs of different length, difference of wall times. Run it against another
 checkout to compare versions side by side on the same machine:
 
@@ -25,9 +26,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--members", type=int, default=5, help="ensemble size E")
     ap.add_argument("--epochs", type=int, default=8, help="epochs of the long run (short: 2)")
+    ap.add_argument("--hidden-dim", type=int, default=50, help="L (settings: 100)")
     args = ap.parse_args()
     bench = data.benchmark("lorenz63", n_steps=100_000, seed=0)
-    s = dsr.settings("lorenz63", "shplrnn")
+    s = dsr.settings("lorenz63", "shplrnn").replace(hidden_dim=args.hidden_dim)
 
     def wall(n_epochs):
         ens = dsr.make_ensemble(

@@ -119,6 +119,26 @@ def test_adaptive_alpha_updates_during_fit():
     assert alphas[0] != 1.0 or float(est) >= 0  # first update happened at step 0
 
 
+def test_settings_alpha_method_sets_the_first_alpha():
+    # From α = 0 the first update jumps to α*(𝒩) of the first batch, so each estimate of 𝒩
+    # gives its own first α. W₁ is scaled up so that the Jacobian norms exceed 1 and vary.
+    bench = data.benchmark("lorenz63", n_steps=2000)
+    model = dsr.ShallowPLRNN(3, 20, 3, key=jax.random.key(0), clipped=True)
+    model = eqx.tree_at(lambda m: m.W1, model, 20.0 * model.W1)
+    s = dsr.settings("lorenz63", "shplrnn").replace(sequence_length=30, n_epochs=2, alpha=0.0)
+    first = {}
+    for method in ("constant", "product_upper_bound", "arithmetic_mean", "batch_maximum"):
+        res = dsr.fit(
+            model, bench.train, key=jax.random.key(1), settings=s, n_steps=1, progress=False,
+            alpha_method=method,
+        )  # fmt: skip
+        first[method] = float(res.fit.history["alpha"][0])
+    assert first["constant"] == 0.0, first
+    assert 0.0 < first["product_upper_bound"] < 1.0, first
+    assert abs(first["arithmetic_mean"] - first["product_upper_bound"]) > 1e-5, first
+    # the largest norm over the batch is at least each sequence's geometric mean
+    assert first["batch_maximum"] > first["product_upper_bound"] + 1e-3, first
+
 def test_adaptive_alpha_in_an_ensemble_updates_every_interval_per_member():
     # The step counter is shared by the members; α stays per member.
     bench = data.benchmark("lorenz63", n_steps=2000)
@@ -195,6 +215,7 @@ def test_evaluate_reports_protocol_metrics():
     [
         ({"tau": 0}, "tau"),
         ({"alpha": 1.5}, "alpha"),
+        ({"alpha_method": "geometric_mean"}, "alpha_method"),
         ({"sequence_length": 5000}, "sequence_length"),
         ({"batch_size": 0}, "batch_size"),
     ],

@@ -59,7 +59,6 @@ def fit(
     key: jax.Array,
     settings: TrainingSettings | None = None,
     n_steps: int | None = None,
-    alpha_method: str = "product_upper_bound",
     alpha_update_interval: int = 5,
     alpha_decay: float = 0.999,
     gradient_clip: float | None = None,
@@ -85,9 +84,10 @@ def fit(
     ([`dynsys.training.exponential_decay_per_epoch`][]).
 
     Adaptive α (aGTF, Hess et al. 2023): every `alpha_update_interval` steps the Jacobian
-    norm 𝒩 is estimated at the data-inferred states of the batch (`alpha_method`, default
-    the geometric-mean "product upper bound"), α* = max(0, 1 − 1/𝒩); α jumps up to α* at
-    once, or else decays as α ← γα + (1 − γ)α* with γ = `alpha_decay`.
+    norm 𝒩 is estimated at the data-inferred states of the batch (the settings'
+    `alpha_method`, default the geometric-mean "product upper bound"),
+    α* = max(0, 1 − 1/𝒩); α jumps up to α* at once, or else decays as
+    α ← γα + (1 − γ)α* with γ = `alpha_decay`.
 
     Model selection is explicit: `select="last"` (GTF reference) keeps the final model,
     `select="best"` (AL-RNN reference) the evaluated model with the lowest D_stsp between
@@ -102,10 +102,9 @@ def fit(
       external inputs are taken from `Trajectories.inputs`.
     - `key`: PRNG key (batches, noise).
     - `settings`: [`TrainingSettings`][] (e.g. [`dynsys.dsr.settings`][]`("lorenz63")`);
-      keyword `overrides` replace single fields (`tau=8`, `n_epochs=100`, ...).
+      keyword `overrides` replace single fields (`tau=8`, `n_epochs=100`,
+      `alpha_method="arithmetic_mean"`, ...).
     - `n_steps`: total steps; default `n_epochs · batches_per_epoch`.
-    - `alpha_method`: one of `"product_upper_bound"`, `"batch_maximum"`,
-      `"arithmetic_mean"`, `"constant"` (used when `adaptive_alpha`).
     - `alpha_update_interval`, `alpha_decay`: the α schedule (reference: 5 and 0.999).
     - `gradient_clip`: global-norm clipping (None: off, as in the reference).
     - `select`, `eval_every`, `n_eval_steps`: model selection, above.
@@ -128,8 +127,6 @@ def fit(
         raise TypeError(f"`model` must be a dynsys.dsr PLRNN-family model, got {type(model)}.")
     states, inputs = _check_data(data, model, ensemble)
     _check_settings(s, states.shape[1])
-    if alpha_method not in ALPHA_METHODS:
-        raise ValueError(f"`alpha_method` must be one of {ALPHA_METHODS}, got {alpha_method!r}.")
     alpha_update_interval = check_int(alpha_update_interval, "alpha_update_interval", minimum=1)
     check_in_range(alpha_decay, "alpha_decay", 0.0, 1.0)
     if select not in ("last", "best"):
@@ -152,6 +149,7 @@ def fit(
         optimizer = optax.chain(optax.clip_by_global_norm(gradient_clip), optimizer)
 
     window, tau, lam = s.sequence_length + 1, s.tau, s.lambda_latent
+    alpha_method = s.alpha_method
     adaptive = s.adaptive_alpha and alpha_method != "constant"
 
     def loss_fn(m, batch, state, key):
@@ -306,6 +304,8 @@ def _check_settings(s: TrainingSettings, n_times: int) -> None:
         raise TypeError(f"`settings` must be a dynsys.dsr.TrainingSettings, got {type(s)}.")
     check_int(s.tau, "tau", minimum=1)
     check_in_range(s.alpha, "alpha", 0.0, 1.0)
+    if s.alpha_method not in ALPHA_METHODS:
+        raise ValueError(f"`alpha_method` must be one of {ALPHA_METHODS}, got {s.alpha_method!r}.")
     check_int(s.sequence_length, "sequence_length", minimum=1)
     if s.sequence_length + 1 > n_times:
         raise ValueError(
