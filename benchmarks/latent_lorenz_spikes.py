@@ -94,6 +94,13 @@ def main():
         help="also score rates averaged over this many posterior samples (0: only the "
         "deterministic posterior-mean rates)",
     )
+    parser.add_argument(
+        "--trials",
+        type=int,
+        default=20,
+        help="trials per condition of the generated data (20: LFADS's Lorenz set; more trials "
+        "test whether the scores are limited by the data)",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument(
         "--variants", nargs="+", default=["full", "no_bypass", "mlp", "h_only", "gru", "smoothing"]
@@ -101,7 +108,7 @@ def main():
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
 
-    ds = data.lorenz_spikes(seed=0)
+    ds = data.lorenz_spikes(n_trials=args.trials, seed=0)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
           f"(shared with other jobs: absolute times are noisy), jax {jax.__version__}, "
           f"backend {jax.default_backend()}")  # fmt: skip
