@@ -139,6 +139,7 @@ def test_settings_alpha_method_sets_the_first_alpha():
     # the largest norm over the batch is at least each sequence's geometric mean
     assert first["batch_maximum"] > first["product_upper_bound"] + 1e-3, first
 
+
 def test_adaptive_alpha_in_an_ensemble_updates_every_interval_per_member():
     # The step counter is shared by the members; α stays per member.
     bench = data.benchmark("lorenz63", n_steps=2000)
