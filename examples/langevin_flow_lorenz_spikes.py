@@ -89,7 +89,10 @@ show(fig, "data")
 #
 # Note the reference design lets the decoder read the GRU state $h_t$ directly: the
 # Langevin latents can be **bypassed**. `decoder_inputs=("z", "v")` removes that path (the
-# benchmark `benchmarks/latent_lorenz_spikes.py` compares both).
+# benchmark `benchmarks/latent_lorenz_spikes.py` compares both). $h_t$ is causal: each
+# bin's bypass has seen only the earlier bins. `decoder_inputs=("z", "v", "h", "hb")` also
+# gives the decoder a backward GRU's states, so that each bin's bypass sees the later bins
+# too; on the full-size benchmark that lifts the rate R² from about 0.90 to above 0.92.
 
 # %%
 model = latent.LangevinFlow(

@@ -102,6 +102,33 @@ def test_bidirectional_posterior_reads_both_directions(spikes):
     assert float(jnp.max(jnp.abs(grads.backward_encoder.weight_ih))) > 0
 
 
+def test_backward_bypass_reads_later_bins_only(spikes):
+    ds = spikes
+    x = jnp.asarray(ds.model_input()[0])
+    t_obs = x.shape[0]
+    model = _flow(ds, decoder_inputs=("z", "v", "h", "hb"))
+    assert model.backward_encoder is not None and not model.bidirectional
+    assert model.posterior.in_features == 16  # the posterior still reads the forward GRU
+    run = eqx.filter_jit(lambda m, x: m.trajectory(x))
+    path = run(model, x)
+    assert path.h_backward.shape == (24, 16)
+    np.testing.assert_array_equal(np.asarray(path.h_backward[t_obs:]), 0.0)
+    # hb_t is the backward GRU state after reading bins T_obs - 1 down to t.
+    h = jnp.zeros(16)
+    for t in range(t_obs - 1, t_obs - 4, -1):
+        h = model.backward_encoder(x[t].astype(h.dtype), h)
+        np.testing.assert_allclose(np.asarray(path.h_backward[t]), np.asarray(h), atol=1e-12)
+    # Changing bin 0 leaves every later backward state alone; the decoder reads [z, v, h, hb].
+    path2 = run(model, x.at[0].add(3))
+    np.testing.assert_allclose(np.asarray(path2.h_backward[1:]),
+                               np.asarray(path.h_backward[1:]), atol=1e-12)  # fmt: skip
+    assert float(jnp.max(jnp.abs(path2.h_backward[0] - path.h_backward[0]))) > 1e-8
+    u = jnp.concatenate([path.z, path.v, path.h, path.h_backward], -1)
+    np.testing.assert_allclose(np.asarray(path.log_rates), np.asarray(model.decoder(u)),
+                               atol=1e-12)  # fmt: skip
+    assert run(_flow(ds), x).h_backward is None
+
+
 def test_gaussian_kl_by_hand():
     mean, log_var = jnp.array([1.0, 0.0]), jnp.log(jnp.array([1.0, 2.0]))
     expected = 0.5 * ((1 + 1 - 1 - 0) + (0 + 2 - 1 - np.log(2)))
@@ -114,6 +141,31 @@ def test_coordinated_dropout():
     np.testing.assert_allclose(float(keep.mean()), 0.7, atol=0.01)
     np.testing.assert_allclose(np.asarray(dropped)[np.asarray(keep)], 1 / 0.7, rtol=1e-12)
     assert float(jnp.abs(dropped[~keep]).max()) == 0.0
+
+
+def test_decoder_dropout_acts_only_in_training(spikes):
+    ds = spikes
+    x = ds.model_input()[0]
+    plain, dropped = _flow(ds), _flow(ds, dropout=0.3)
+    assert dropped.dropout == dropped.decoder.dropout == 0.3
+    run = eqx.filter_jit(lambda m, x, k: m(x, key=k)[0])
+    # Inference (no key) is the same network with or without dropout.
+    inferred = run(dropped, x, None)
+    np.testing.assert_array_equal(np.asarray(run(plain, x, None)), np.asarray(inferred))
+    # Training draws differ by the dropout masks, and differ between keys.
+    a, b = run(dropped, x, jax.random.key(1)), run(dropped, x, jax.random.key(2))
+    assert float(jnp.max(jnp.abs(a - b))) > 1e-6
+    assert float(jnp.max(jnp.abs(a - run(plain, x, jax.random.key(1))))) > 1e-6
+    # Inverted dropout: the kept fraction is 1 - rate and kept entries are rescaled.
+    out = latent.inverted_dropout(jnp.ones((200, 50)), 0.3, jax.random.key(0))
+    kept = np.asarray(out) > 0
+    np.testing.assert_allclose(kept.mean(), 0.7, atol=0.01)
+    np.testing.assert_allclose(np.asarray(out)[kept], 1 / 0.7, rtol=1e-6)
+    np.testing.assert_array_equal(np.asarray(latent.inverted_dropout(jnp.ones(3), 0.3, None)), 1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        _flow(ds, dropout=1.0)
+    with pytest.raises(ValueError, match="dropout"):
+        latent.TransformerDecoder(4, 2, model_size=8, dropout=-0.1, key=jax.random.key(0))
 
 
 @pytest.mark.integration

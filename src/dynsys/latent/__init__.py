@@ -8,7 +8,8 @@
   baseline [`SmoothingBaseline`][] / [`fit_smoothing_baseline`][] ([`gaussian_smooth`][]).
 - Training and scores: [`fit`][] (ELBO with coordinated dropout, through
   `dynsys.training.fit`), [`infer_rates`][], [`evaluate`][] (co-bps, fp-bps, rate and PSTH
-  R²), [`coordinated_dropout`][]. Data: `dynsys.data.lorenz_spikes`, `dynsys.data.spike_data`.
+  R²), [`coordinated_dropout`][], [`inverted_dropout`][] (decoder dropout). Data:
+  `dynsys.data.lorenz_spikes`, `dynsys.data.spike_data`.
 """
 
 from ._abstract import AbstractSpikeModel as AbstractSpikeModel
@@ -31,3 +32,4 @@ from ._smoothing import SmoothingBaseline as SmoothingBaseline
 from ._smoothing import fit_smoothing_baseline as fit_smoothing_baseline
 from ._smoothing import gaussian_smooth as gaussian_smooth
 from ._transformer import TransformerDecoder as TransformerDecoder
+from ._transformer import inverted_dropout as inverted_dropout

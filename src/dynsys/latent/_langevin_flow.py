@@ -13,9 +13,9 @@ from .._validation import check_int, check_positive
 from ._abstract import AbstractSpikeModel
 from ._baoab import _rollout
 from ._potentials import AbstractPotential, CoupledOscillatorPotential, MLPPotential
-from ._transformer import TransformerDecoder
+from ._transformer import TransformerDecoder, inverted_dropout
 
-_DECODER_INPUTS = ("z", "v", "h")
+_DECODER_INPUTS = ("z", "v", "h", "hb")
 
 
 class LatentPath(NamedTuple):
@@ -25,6 +25,8 @@ class LatentPath(NamedTuple):
     - `h`: encoder GRU states `(T, hidden_dim)`.
     - `log_rates`: `(T, n_output)` log-rates in spikes per bin.
     - `kl`: KL divergence of the posterior of (z₀, v₀) from N(0, I), nats (scalar).
+    - `h_backward`: backward GRU states `(T, hidden_dim)` when the decoder reads them
+      (`"hb"` in `decoder_inputs`), else None.
     """
 
     z: Array
@@ -32,6 +34,7 @@ class LatentPath(NamedTuple):
     h: Array
     log_rates: Array
     kl: Array
+    h_backward: Array | None = None
 
 
 def final_gru_state(cell: eqx.nn.GRUCell, frames: Array) -> Array:
@@ -65,13 +68,18 @@ class LangevinFlow(AbstractSpikeModel):
     `bidirectional=True` a second GRU reads the observed bins backwards and the posterior
     reads both final states, as LFADS's bidirectional initial-condition encoder: the
     early bins, which fix (z₀, v₀) most directly, are then read last by one of the two
-    GRUs instead of first. The bypass h_t stays the causal forward state.
+    GRUs instead of first. The bypass h_t stays the causal forward state unless the
+    decoder also reads `"hb"`: the backward GRU's state at each observed bin, which has
+    read that bin and all later observed bins (zero state in the forward bins, which
+    have no later data). With h and hb the bypass *smooths* (past and future data per
+    bin) instead of *filtering* (past data only), as NDT's acausal attention on the spikes
+    or LFADS's bidirectional controller encoder.
 
     The Langevin noise is the same in prior and posterior (no inferred controller), so
     the path KL reduces to the KL of (z₀, v₀). The decoder is a one-layer Transformer
     ([`TransformerDecoder`][], causal or acausal) on the per-bin concatenation of the
-    `decoder_inputs` ("z", "v", "h"); dropping "h" removes the encoder-state bypass,
-    so the decoder sees the Langevin latents only.
+    `decoder_inputs` ("z", "v", "h", "hb"); dropping "h" (and "hb") removes the
+    encoder-state bypass, so the decoder sees the Langevin latents only.
 
     **Arguments:**
 
@@ -86,9 +94,13 @@ class LangevinFlow(AbstractSpikeModel):
     - `dt`: integrator step h per bin (reference: 0.01 with explicit Euler).
     - `friction`: γ >= 0 (per unit time). `temperature`: T >= 0 (0: deterministic).
     - `model_size`, `n_heads`, `ff_size`, `causal`: the decoder.
-    - `decoder_inputs`: non-empty subset of `("z", "v", "h")` in that order.
+    - `decoder_inputs`: non-empty subset of `("z", "v", "h", "hb")` in that order
+      (default `("z", "v", "h")`, the reference's).
     - `bidirectional`: infer (z₀, v₀) from a forward and a backward GRU (default False:
       the forward GRU only).
+    - `dropout`: dropout rate in [0, 1) on the decoder's input features and on its
+      residual branches, active only when a `key` is given (training; default 0: none).
+      The reference applies 0.05 in its encoder; NDT-style decoders use more.
     - `key`: PRNG key.
 
     **Call:** `model(x, key=None)` with `x` `(T_obs, n_input)` counts →
@@ -114,6 +126,8 @@ class LangevinFlow(AbstractSpikeModel):
     friction: float = eqx.field(static=True)
     temperature: float = eqx.field(static=True)
     decoder_inputs: tuple[str, ...] = eqx.field(static=True)
+    dropout: float = eqx.field(static=True)
+    bidirectional: bool = eqx.field(static=True)
 
     def __init__(
         self,
@@ -133,6 +147,7 @@ class LangevinFlow(AbstractSpikeModel):
         causal: bool = False,
         decoder_inputs: tuple[str, ...] = ("z", "v", "h"),
         bidirectional: bool = False,
+        dropout: float = 0.0,
         dtype=None,
         key: jax.Array,
     ):
@@ -151,8 +166,8 @@ class LangevinFlow(AbstractSpikeModel):
             or list(decoder_inputs) != [d for d in _DECODER_INPUTS if d in decoder_inputs]
         ):
             raise ValueError(
-                "`decoder_inputs` must be a non-empty ordered subset of ('z', 'v', 'h'), "
-                f"got {decoder_inputs!r}."
+                "`decoder_inputs` must be a non-empty ordered subset of ('z', 'v', 'h', "
+                f"'hb'), got {decoder_inputs!r}."
             )
         k = jax.random.split(key, 4)
         if isinstance(potential, str):
@@ -172,7 +187,7 @@ class LangevinFlow(AbstractSpikeModel):
         self.potential = potential
         self.encoder = eqx.nn.GRUCell(n_input, hidden_dim, dtype=dtype, key=k[1])
         self.backward_encoder = None
-        if bidirectional:
+        if bidirectional or "hb" in decoder_inputs:
             self.backward_encoder = eqx.nn.GRUCell(
                 n_input, hidden_dim, dtype=dtype, key=jax.random.fold_in(k[1], 1)
             )
@@ -180,15 +195,18 @@ class LangevinFlow(AbstractSpikeModel):
         posterior = eqx.nn.Linear(n_summary, 4 * latent_dim, dtype=dtype, key=k[2])
         # Start near the prior: small means, unit variances.
         self.posterior = eqx.tree_at(lambda lin: lin.weight, posterior, 0.1 * posterior.weight)
-        sizes = {"z": latent_dim, "v": latent_dim, "h": hidden_dim}
+        sizes = {"z": latent_dim, "v": latent_dim, "h": hidden_dim, "hb": hidden_dim}
         self.decoder = TransformerDecoder(
             sum(sizes[d] for d in decoder_inputs), n_output, model_size=model_size,
-            n_heads=n_heads, ff_size=ff_size, causal=causal, dtype=dtype, key=k[3],
+            n_heads=n_heads, ff_size=ff_size, causal=causal, dropout=dropout, dtype=dtype,
+            key=k[3],
         )  # fmt: skip
+        self.dropout = self.decoder.dropout
         self.dt = float(dt)
         self.friction = float(friction)
         self.temperature = float(temperature)
         self.decoder_inputs = decoder_inputs
+        self.bidirectional = bool(bidirectional)
 
     def trajectory(self, x: Real[ArrayLike, "observed n_input"], *, key=None) -> LatentPath:
         """Encode one trial, integrate the latents and decode: a [`LatentPath`][].
@@ -210,14 +228,29 @@ class LangevinFlow(AbstractSpikeModel):
 
         _, hs = jax.lax.scan(gru, h0, frames)
         summary = hs[x.shape[0] - 1]
-        if self.backward_encoder is not None:
-            summary = jnp.concatenate([summary, final_gru_state(self.backward_encoder, x[::-1])])
+        hb = None
+        if "hb" in self.decoder_inputs:
+
+            def gru_backward(h, frame):
+                h = self.backward_encoder(frame, h)
+                return h, h
+
+            h_last, hb = jax.lax.scan(gru_backward, h0, x[::-1])
+            hb = jnp.concatenate([hb[::-1], jnp.zeros((self.n_forward, hb.shape[1]), dtype)])
+        elif self.bidirectional:
+            h_last = final_gru_state(self.backward_encoder, x[::-1])
+        if self.bidirectional:
+            summary = jnp.concatenate([summary, h_last])
         stats = self.posterior(summary)
         mean, log_var = jnp.split(stats, 2)
         kl = gaussian_kl(mean, log_var)
+        drop_keys = (None, None)
         if key is None:
             state, noise_key = mean, None
         else:
+            if self.dropout > 0:  # (without dropout, the key stream of earlier versions)
+                key, k_drop = jax.random.split(key)
+                drop_keys = tuple(jax.random.split(k_drop))
             k0, noise_key = jax.random.split(key)
             eps = jax.random.normal(k0, mean.shape, dtype=dtype)
             state = mean + jnp.exp(0.5 * log_var) * eps
@@ -226,9 +259,11 @@ class LangevinFlow(AbstractSpikeModel):
             self.potential, z0, v0, frames.shape[0] - 1, self.dt, self.friction,
             self.temperature, noise_key,
         )  # fmt: skip
-        parts = {"z": zs, "v": vs, "h": hs}
-        log_rates = self.decoder(jnp.concatenate([parts[d] for d in self.decoder_inputs], -1))
-        return LatentPath(zs, vs, hs, log_rates, kl)
+        parts = {"z": zs, "v": vs, "h": hs, "hb": hb}
+        u = jnp.concatenate([parts[d] for d in self.decoder_inputs], -1)
+        u = inverted_dropout(u, self.dropout, drop_keys[0])
+        log_rates = self.decoder(u, key=drop_keys[1])
+        return LatentPath(zs, vs, hs, log_rates, kl, hb)
 
     def __call__(self, x, *, key=None):
         path = self.trajectory(x, key=key)

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validation import check_int
+from .._validation import check_in_range, check_int
 
 
 class TransformerDecoder(eqx.Module):
@@ -17,6 +17,9 @@ class TransformerDecoder(eqx.Module):
     y_t = R LN(x_t) + b, with FFN(x) = W₂ GELU(W₁ x). LangevinFlow's decoder is one such
     layer (reference: post-norm with T-Fixup scaling; pre-norm is used here for stable
     training without warm-up). No positional encoding: time enters through the inputs.
+    With `dropout` > 0 and a `key`, dropout (rate `dropout`) is applied to the attention
+    and feed-forward outputs before each residual sum (as in the original Transformer);
+    without a key the layer is deterministic.
 
     **Arguments:**
 
@@ -25,9 +28,11 @@ class TransformerDecoder(eqx.Module):
     - `ff_size`: hidden width of the feed-forward block.
     - `causal`: True masks attention to the past and present (output t reads inputs ≤ t);
       False attends over the whole sequence (reference setting).
+    - `dropout`: residual dropout rate in [0, 1) (default 0: none).
     - `key`: PRNG key.
 
-    **Call:** `decoder(u)` with `u` `(time, in_size)` → `(time, out_size)`.
+    **Call:** `decoder(u, key=None)` with `u` `(time, in_size)` → `(time, out_size)`;
+    `key` enables the dropout (training).
 
     ```python
     dec = TransformerDecoder(6, 5, model_size=16, n_heads=2, key=jax.random.key(0))
@@ -44,6 +49,7 @@ class TransformerDecoder(eqx.Module):
     ff2: eqx.nn.Linear
     readout: eqx.nn.Linear
     causal: bool = eqx.field(static=True)
+    dropout: float = eqx.field(static=True)
 
     def __init__(
         self,
@@ -54,6 +60,7 @@ class TransformerDecoder(eqx.Module):
         n_heads: int = 2,
         ff_size: int = 128,
         causal: bool = False,
+        dropout: float = 0.0,
         dtype=None,
         key: jax.Array,
     ):
@@ -66,6 +73,9 @@ class TransformerDecoder(eqx.Module):
             raise ValueError(f"`model_size`={model_size} must be divisible by `n_heads`={n_heads}.")
         if not isinstance(causal, bool):
             raise TypeError(f"`causal` must be True or False, got {causal!r}.")
+        check_in_range(dropout, "dropout", 0.0, 1.0)
+        if dropout >= 1.0:
+            raise ValueError(f"`dropout` must be < 1, got {dropout!r}.")
         k = jax.random.split(key, 5)
         self.project = eqx.nn.Linear(in_size, model_size, dtype=dtype, key=k[0])
         self.attention = eqx.nn.MultiheadAttention(
@@ -79,13 +89,31 @@ class TransformerDecoder(eqx.Module):
         self.ff2 = eqx.nn.Linear(ff_size, model_size, dtype=dtype, key=k[3])
         self.readout = eqx.nn.Linear(model_size, out_size, dtype=dtype, key=k[4])
         self.causal = causal
+        self.dropout = float(dropout)
 
-    def __call__(self, u: Float[Array, "time in_size"]) -> Float[Array, "time out_size"]:
+    def __call__(
+        self, u: Float[Array, "time in_size"], *, key: jax.Array | None = None
+    ) -> Float[Array, "time out_size"]:
+        keys = (None, None) if key is None else jax.random.split(key)
         x = jax.vmap(self.project)(u)
         n = x.shape[0]
         mask = jnp.tril(jnp.ones((n, n), dtype=bool)) if self.causal else None
         h = jax.vmap(self.norm1)(x)
-        x = x + self.attention(h, h, h, mask=mask)
+        x = x + self._drop(self.attention(h, h, h, mask=mask), keys[0])
         h = jax.vmap(self.norm2)(x)
-        x = x + jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h)
+        x = x + self._drop(jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h), keys[1])
         return jax.vmap(lambda r: self.readout(self.norm3(r)))(x)
+
+    def _drop(self, x: Array, key: jax.Array | None) -> Array:
+        return inverted_dropout(x, self.dropout, key)
+
+
+def inverted_dropout(x: Array, rate: float, key: jax.Array | None) -> Array:
+    """Zero entries of `x` with probability `rate` and rescale the rest by 1/(1 − rate).
+
+    Identity when `key` is None or `rate` is 0 (inference).
+    """
+    if key is None or rate == 0.0:
+        return x
+    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
+    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
