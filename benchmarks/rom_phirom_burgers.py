@@ -6,9 +6,11 @@ linspace(0.015, 0.03); test on the 7 midpoints (interpolation) and 2 values one 
 outside the range (extrapolation). Train on snapshots 0..99, evaluate 0..199; mean
 per-time relative L2 error over [0, T_train) and [T_train, 2·T_train). Same decoder
 (MLP, sin, width 32, depth 4, d = 4), same ψ (hyper-concat, swish, width 64), same
-optimiser, schedule, λ = 0.5, warm-up and batch for both methods; only the dynamics target
-differs. Latent inversion of the IC: Adam(0.01) from zeros, 1000 iterations by default (the
-reference's Adam(0.1) × 300 diverges on some seeds of both methods, docs/benchmarks.md); each
+optimiser, schedule, λ (`--lam`, default 0.5, the reference's), warm-up and batch for both
+methods; only the dynamics target differs (Φ-ROM's from the solver on a fraction γ of the
+points, `--gamma`, default 0.1). `--methods` trains only some of the two. Latent inversion
+of the IC: Adam(0.01) from zeros, 1000 iterations by default (the reference's Adam(0.1) ×
+300 diverges on some seeds of both methods, docs/benchmarks.md); each
 `--inversions` spec INIT:LR:ITERS (INIT `zeros`, the reference's, or `memory`, the mean of
 the trained initial latents) scores the same trained models once more, with its own ratio.
 `--save-dir` keeps the trained models and latents; `--load-dir` scores saved ones again.
@@ -17,6 +19,7 @@ Training is much shorter than the paper's (12 000 full-batch epochs): see --step
 --batch; the defaults fit a shared 2-core CPU in about half an hour for 3 seeds × 2 methods.
 
 Run: .venv/bin/python benchmarks/rom_phirom_burgers.py [--steps N] [--seeds S] [--first-seed F]
+     [--lam L] [--gamma G] [--methods PhiROM DINo]
      [--inversions zeros:0.1:300 memory:0.01:1000 ...] [--save-dir DIR | --load-dir DIR]
 """
 
@@ -41,6 +44,15 @@ def main():
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--warmup", type=int, default=250)
+    ap.add_argument(
+        "--gamma",
+        type=float,
+        default=0.1,
+        help="Φ-ROM: fraction of grid points for the latent velocity target",
+    )
+    ap.add_argument("--lam", type=float, default=0.5, help="weight of the reconstruction loss")
+    ap.add_argument("--methods", nargs="+", default=["PhiROM", "DINo"],
+                    choices=["PhiROM", "DINo"])  # fmt: skip
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--first-seed", type=int, default=0, help="run seeds first-seed, ...")
     ap.add_argument("--inversion-iters", type=int, default=1000)
@@ -110,10 +122,10 @@ def main():
         n_steps=args.steps,
         batch_size=args.batch,
         warmup_steps=args.warmup,
-        lam=0.5,
+        lam=args.lam,
     )
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for name in ("PhiROM", "DINo"):
+        for name in args.methods:
             key = jax.random.key(seed)
             kinit, kfit = jax.random.split(key)
             cls = rom.PhiROM if name == "PhiROM" else rom.DINo
@@ -126,7 +138,8 @@ def main():
                 t_train = float("nan")
             else:
                 if name == "PhiROM":
-                    res = rom.fit_phirom(like[0], train, solver, key=kfit, **common)
+                    res = rom.fit_phirom(like[0], train, solver, key=kfit, gamma=args.gamma,
+                                         **common)  # fmt: skip
                 else:
                     res = rom.fit_dino(like[0], train, key=kfit, **common)
                 model, latents = res.model, res.latents
@@ -148,7 +161,7 @@ def main():
 
     print("\nmachine: shared 2-core CPU (other jobs running); times are indicative only")
     print(f"training: {args.steps} steps, batch {args.batch} snapshots, warm-up {args.warmup}, "
-          f"Adam 5e-3 ×0.985/100 steps, λ = 0.5, γ = 0.1 (Φ-ROM); "
+          f"Adam 5e-3 ×0.985/100 steps, λ = {args.lam}, γ = {args.gamma} (Φ-ROM); "
           f"{args.seeds} seed(s)")  # fmt: skip
     keys = ["interp_in", "interp_beyond", "extrap_in", "extrap_beyond", "all_beyond", "train_s"]
     ratios = {}
@@ -157,7 +170,7 @@ def main():
         print("| method | " + " | ".join(keys) + " |")
         print("|---" * (len(keys) + 1) + "|")
         summary = {}
-        for name in ("PhiROM", "DINo"):
+        for name in args.methods:
             r = [row for row in rows if row["method"] == name and row["inversion"] == spec]
             cells = []
             for k in keys:
@@ -165,6 +178,8 @@ def main():
                 summary[(name, k)] = v
                 cells.append(f"{v.mean():.4f} ± {v.std():.4f}")
             print(f"| {name} | " + " | ".join(cells) + " |")
+        if len(args.methods) < 2:
+            continue
         ratio = summary[("PhiROM", "all_beyond")].mean() / summary[("DINo", "all_beyond")].mean()
         per_seed = summary[("PhiROM", "all_beyond")] / summary[("DINo", "all_beyond")]
         ratios[spec] = ratio
