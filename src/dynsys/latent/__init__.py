@@ -15,7 +15,8 @@
 from ._abstract import AbstractSpikeModel as AbstractSpikeModel
 from ._baoab import baoab_step as baoab_step
 from ._baoab import langevin_rollout as langevin_rollout
-from ._fit import coordinated_dropout as coordinated_dropout
+from ._dropout import coordinated_dropout as coordinated_dropout
+from ._dropout import inverted_dropout as inverted_dropout
 from ._fit import evaluate as evaluate
 from ._fit import fit as fit
 from ._fit import infer_rates as infer_rates
@@ -32,4 +33,3 @@ from ._smoothing import SmoothingBaseline as SmoothingBaseline
 from ._smoothing import fit_smoothing_baseline as fit_smoothing_baseline
 from ._smoothing import gaussian_smooth as gaussian_smooth
 from ._transformer import TransformerDecoder as TransformerDecoder
-from ._transformer import inverted_dropout as inverted_dropout

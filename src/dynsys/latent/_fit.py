@@ -14,6 +14,7 @@ from .. import metrics, training
 from .._validation import check_in_range, check_int, check_positive
 from ..data import SpikeData
 from ._abstract import AbstractSpikeModel
+from ._dropout import coordinated_dropout
 
 _HINT = (
     "Latent-model remedies: a lower `learning_rate`, a tighter `gradient_clip`, a smaller "
@@ -35,22 +36,6 @@ def _check_model(model: Any, data: Any) -> None:
             f"`model` (n_input, n_output, n_forward) = {have} does not match `data` "
             f"(held-in neurons, neurons, forward bins) = {want}."
         )
-
-
-def coordinated_dropout(key: jax.Array, x: jax.Array, rate: float) -> tuple[jax.Array, jax.Array]:
-    """Coordinated dropout (Keshtkaran & Pandarinath 2019): drop input entries at random.
-
-    Each entry is kept with probability 1 − `rate` and rescaled by 1/(1 − `rate`); the
-    returned `keep` mask marks the kept entries. The reconstruction loss is then taken
-    only on the *dropped* entries (and on entries never input), so the model cannot pass
-    a count straight through to its own prediction.
-
-    **Arguments:** `key`; `x` counts of any shape; `rate` in [0, 1).
-
-    **Returns:** `(x_dropped, keep)`, both of `x`'s shape (keep is bool).
-    """
-    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype), keep
 
 
 def fit(

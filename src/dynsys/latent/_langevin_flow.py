@@ -12,8 +12,9 @@ from jaxtyping import Array, ArrayLike, Real
 from .._validation import check_int, check_positive
 from ._abstract import AbstractSpikeModel
 from ._baoab import _rollout
+from ._dropout import inverted_dropout
 from ._potentials import AbstractPotential, CoupledOscillatorPotential, MLPPotential
-from ._transformer import TransformerDecoder, inverted_dropout
+from ._transformer import TransformerDecoder
 
 _DECODER_INPUTS = ("z", "v", "h", "hb")
 

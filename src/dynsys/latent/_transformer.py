@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validation import check_in_range, check_int
+from ._dropout import inverted_dropout
 
 
 class TransformerDecoder(eqx.Module):
@@ -106,14 +107,3 @@ class TransformerDecoder(eqx.Module):
 
     def _drop(self, x: Array, key: jax.Array | None) -> Array:
         return inverted_dropout(x, self.dropout, key)
-
-
-def inverted_dropout(x: Array, rate: float, key: jax.Array | None) -> Array:
-    """Zero entries of `x` with probability `rate` and rescale the rest by 1/(1 − rate).
-
-    Identity when `key` is None or `rate` is 0 (inference).
-    """
-    if key is None or rate == 0.0:
-        return x
-    keep = jax.random.bernoulli(key, 1.0 - rate, x.shape)
-    return jnp.where(keep, x / (1.0 - rate), 0.0).astype(x.dtype)
