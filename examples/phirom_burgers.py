@@ -75,7 +75,10 @@ show(fig, "data")
 # Decoder: MLP with sine activations on [x, α] (d = 4, width 32). ψ: "hyper-concat" MLP on
 # [α, Aμ] (width 64). Training (`rom.fit_phirom` / `rom.fit_dino`, both through
 # `dynsys.training.fit`): λ = 0.5 mixing of reconstruction and dynamics gradients, a warm-up
-# in which the dynamics loss trains ψ only, Adam with exponential decay.
+# in which the dynamics loss trains ψ only, Adam with exponential decay. After the warm-up
+# the dynamics gradient reaches the latents of both models, so they differ only in ψ's
+# target. The original DINo, Φ-ROM's baseline in the paper, never lets it reach them
+# (`warmup_steps=n_steps`); docs/benchmarks.md compares Φ-ROM with both DINos.
 
 # %%
 mean, std = float(train.states.mean()), float(train.states.std())

@@ -117,6 +117,24 @@ def test_dino_trains_end_to_end(burgers_data):
     assert h["reconstruction"][-5:].mean() < 0.5 * h["reconstruction"][:5].mean()
 
 
+def test_original_dino_latents_ignore_the_dynamics(burgers_data):
+    """warmup_steps = n_steps (the original DINo): ψ never shapes the latents or decoder."""
+    solver, mus, data, x = burgers_data
+    base = _model(rom.DINo, data, jax.random.key(0))
+    other_psi = eqx.tree_at(lambda m: m.dynamics, base,
+                            _model(rom.DINo, data, jax.random.key(5)).dynamics)  # fmt: skip
+
+    def latents(model, warmup):
+        res = rom.fit_dino(model, data, coords=x, params=mus, n_train_time=8, n_steps=30,
+                           batch_size=8, warmup_steps=warmup, key=jax.random.key(1))  # fmt: skip
+        return np.asarray(res.latents)
+
+    decoupled = latents(base, 30)
+    np.testing.assert_array_equal(decoupled, latents(other_psi, 30))
+    # With a warm-up of 10 steps the dynamics gradient reaches the latents afterwards.
+    assert np.abs(latents(base, 10) - decoupled).max() > 1e-6
+
+
 def test_bad_inputs(burgers_data):
     solver, mus, data, x = burgers_data
     model = _model(rom.PhiROM, data, jax.random.key(0))

@@ -328,6 +328,12 @@ def fit_dino(
     gradient to ψ only), optimiser and schedule exactly as in `fit_phirom`, so that the
     comparison changes only the dynamics target. Trains through `dynsys.training.fit`.
 
+    After the warm-up the dynamics gradient also reaches the latent memory, as it does in
+    Φ-ROM. The original DINo (and the reference's `DINOTrainer`, Φ-ROM's baseline) never
+    lets it: its latents learn from the reconstruction only and ψ fits them. Set
+    `warmup_steps=n_steps` for that variant; with the latents decoupled, λ only rescales
+    each part's gradient, which Adam undoes.
+
     **Arguments:** as `fit_phirom` without `solver`/`gamma`; `teacher_forcing` (initial
     probability in [0, 1]) and `teacher_forcing_steps`.
 
