@@ -38,12 +38,21 @@ class LatentPath(NamedTuple):
     h_backward: Array | None = None
 
 
-def final_gru_state(cell: eqx.nn.GRUCell, frames: Array) -> Array:
-    """The state of `cell` after reading `frames` `(T, n_input)` from a zero state."""
+def _gru_states(cell: eqx.nn.GRUCell, frames: Array) -> Array:
+    """The states `(T, hidden)` of `cell` after each of `frames` `(T, n_input)`, from zero."""
     frames = jnp.asarray(frames).astype(cell.weight_ih.dtype)
     h0 = jnp.zeros(cell.hidden_size, dtype=frames.dtype)
-    h, _ = jax.lax.scan(lambda h, f: (cell(f, h), None), h0, frames)
-    return h
+
+    def step(h, frame):
+        h = cell(frame, h)
+        return h, h
+
+    return jax.lax.scan(step, h0, frames)[1]
+
+
+def final_gru_state(cell: eqx.nn.GRUCell, frames: Array) -> Array:
+    """The state of `cell` after reading `frames` `(T, n_input)` from a zero state."""
+    return _gru_states(cell, frames)[-1]
 
 
 def gaussian_kl(mean: Array, log_var: Array) -> Array:
@@ -222,27 +231,16 @@ class LangevinFlow(AbstractSpikeModel):
         dtype = self.posterior.weight.dtype
         x = jnp.asarray(x).astype(dtype)
         frames = jnp.concatenate([x, jnp.repeat(x[-1:], self.n_forward, axis=0)])
-        h0 = jnp.zeros(self.encoder.hidden_size, dtype=dtype)
-
-        def gru(h, frame):
-            h = self.encoder(frame, h)
-            return h, h
-
-        _, hs = jax.lax.scan(gru, h0, frames)
+        hs = _gru_states(self.encoder, frames)
         summary = hs[x.shape[0] - 1]
         hb = None
-        if "hb" in self.decoder_inputs:
-
-            def gru_backward(h, frame):
-                h = self.backward_encoder(frame, h)
-                return h, h
-
-            h_last, hb = jax.lax.scan(gru_backward, h0, x[::-1])
-            hb = jnp.concatenate([hb[::-1], jnp.zeros((self.n_forward, hb.shape[1]), dtype)])
-        elif self.bidirectional:
-            h_last = final_gru_state(self.backward_encoder, x[::-1])
-        if self.bidirectional:
-            summary = jnp.concatenate([summary, h_last])
+        if self.backward_encoder is not None:
+            reversed_states = _gru_states(self.backward_encoder, x[::-1])
+            if self.bidirectional:
+                summary = jnp.concatenate([summary, reversed_states[-1]])
+            if "hb" in self.decoder_inputs:
+                pad = jnp.zeros((self.n_forward, reversed_states.shape[1]), dtype)
+                hb = jnp.concatenate([reversed_states[::-1], pad])
         stats = self.posterior(summary)
         mean, log_var = jnp.split(stats, 2)
         kl = gaussian_kl(mean, log_var)

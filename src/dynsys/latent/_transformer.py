@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validation import check_in_range, check_int
+from .._validation import check_int
 from ._dropout import inverted_dropout
 
 
@@ -74,9 +74,8 @@ class TransformerDecoder(eqx.Module):
             raise ValueError(f"`model_size`={model_size} must be divisible by `n_heads`={n_heads}.")
         if not isinstance(causal, bool):
             raise TypeError(f"`causal` must be True or False, got {causal!r}.")
-        check_in_range(dropout, "dropout", 0.0, 1.0)
-        if dropout >= 1.0:
-            raise ValueError(f"`dropout` must be < 1, got {dropout!r}.")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"`dropout` must lie in [0, 1), got {dropout!r}.")
         k = jax.random.split(key, 5)
         self.project = eqx.nn.Linear(in_size, model_size, dtype=dtype, key=k[0])
         self.attention = eqx.nn.MultiheadAttention(
@@ -100,10 +99,8 @@ class TransformerDecoder(eqx.Module):
         n = x.shape[0]
         mask = jnp.tril(jnp.ones((n, n), dtype=bool)) if self.causal else None
         h = jax.vmap(self.norm1)(x)
-        x = x + self._drop(self.attention(h, h, h, mask=mask), keys[0])
+        x = x + inverted_dropout(self.attention(h, h, h, mask=mask), self.dropout, keys[0])
         h = jax.vmap(self.norm2)(x)
-        x = x + self._drop(jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h), keys[1])
+        ff = jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h)
+        x = x + inverted_dropout(ff, self.dropout, keys[1])
         return jax.vmap(lambda r: self.readout(self.norm3(r)))(x)
-
-    def _drop(self, x: Array, key: jax.Array | None) -> Array:
-        return inverted_dropout(x, self.dropout, key)
