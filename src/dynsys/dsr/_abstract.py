@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from equinox import AbstractVar
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .._serialization import describe, template_from
 from .._validation import as_array, check_finite, check_int, check_ndim
 from ._observation import AbstractObservation, count_float_entries
 
@@ -232,3 +233,22 @@ def _rollout(model: AbstractPLRNN, z0, n_steps: int, inputs):
     _, zs = jax.lax.scan(body, z0, xs, length=n_steps - 1)
     zs = jnp.concatenate([z0[None], zs], axis=0)
     return jnp.moveaxis(zs, 0, -2)
+
+
+def common_hyperparameters(model: AbstractPLRNN) -> dict:
+    """The constructor arguments every PLRNN shares, for `register_loadable`."""
+    return {
+        "n_inputs": model.n_inputs,
+        "observation": describe(model.observation),
+        "dtype": jnp.dtype(model.dtype).name,
+    }
+
+
+def common_arguments(hyperparameters: dict) -> dict:
+    """Keyword arguments of a PLRNN constructor from `common_hyperparameters`, fixed key."""
+    return {
+        "key": jax.random.key(0),
+        "n_inputs": hyperparameters["n_inputs"],
+        "observation": template_from(hyperparameters["observation"]),
+        "dtype": hyperparameters["dtype"],
+    }

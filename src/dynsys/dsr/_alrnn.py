@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._serialization import register_loadable
 from .._validation import check_int
-from ._abstract import AbstractPLRNN
+from ._abstract import AbstractPLRNN, common_arguments, common_hyperparameters
 from ._initialization import (
     N_KEYS,
     glorot_uniform,
@@ -116,3 +117,17 @@ class ALRNN(AbstractPLRNN):
 
     def affine_piece(self, pattern):
         return jnp.diag(self.A) + self.W * self._slopes(pattern), self.h
+
+
+register_loadable(
+    ALRNN,
+    hyperparameters=lambda m: {
+        "latent_dim": m.latent_dim,
+        "pwl_units": m.pwl_units,
+        "obs_dim": m.obs_dim,
+        **common_hyperparameters(m),
+    },
+    template=lambda hp: ALRNN(
+        hp["latent_dim"], hp["pwl_units"], hp["obs_dim"], **common_arguments(hp)
+    ),
+)

@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
+from .._serialization import register_loadable
 from .._validation import as_array, check_int
-from ._abstract import AbstractPLRNN
+from ._abstract import AbstractPLRNN, common_arguments, common_hyperparameters
 from ._initialization import (
     N_KEYS,
     glorot_uniform,
@@ -144,3 +145,22 @@ class DendriticPLRNN(AbstractPLRNN):
         offset = -(u * self.H) @ self.alpha
         w = _off_diagonal(self.W)
         return jnp.diag(self.A) + w * slope, w @ offset + self.h
+
+
+register_loadable(
+    DendriticPLRNN,
+    hyperparameters=lambda m: {
+        "latent_dim": m.latent_dim,
+        "n_bases": m.n_bases,
+        "obs_dim": m.obs_dim,
+        "clipped": m.clipped,
+        **common_hyperparameters(m),
+    },
+    template=lambda hp: DendriticPLRNN(
+        hp["latent_dim"],
+        hp["n_bases"],
+        hp["obs_dim"],
+        clipped=hp["clipped"],
+        **common_arguments(hp),
+    ),
+)

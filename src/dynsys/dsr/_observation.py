@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from equinox import AbstractVar
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._initialization import kaiming_normal, resolve_dtype, uniform
 
@@ -213,3 +214,32 @@ def make_observation(
         "`observation` must be 'identity', 'affine' or an AbstractObservation instance, "
         f"got {observation!r}."
     )
+
+
+register_loadable(
+    IdentityObservation,
+    hyperparameters=lambda obs: {
+        "latent_dim": obs.latent_dim,
+        "obs_dim": obs.obs_dim,
+        "dtype": obs.L.dtype.name,
+    },
+    template=lambda hp: IdentityObservation(
+        hp["latent_dim"], hp["obs_dim"], key=jax.random.key(0), dtype=hp["dtype"]
+    ),
+)
+register_loadable(
+    AffineObservation,
+    hyperparameters=lambda obs: {
+        "latent_dim": obs.latent_dim,
+        "obs_dim": obs.obs_dim,
+        "use_bias": obs.b is not None,
+        "dtype": obs.B.dtype.name,
+    },
+    template=lambda hp: AffineObservation(
+        hp["latent_dim"],
+        hp["obs_dim"],
+        key=jax.random.key(0),
+        use_bias=hp["use_bias"],
+        dtype=hp["dtype"],
+    ),
+)

@@ -8,8 +8,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._serialization import register_loadable
 from .._validation import check_int
-from ._abstract import AbstractPLRNN
+from ._abstract import AbstractPLRNN, common_arguments, common_hyperparameters
 from ._initialization import N_KEYS, glorot_uniform, normalized_positive_definite, resolve_dtype
 from ._observation import AbstractObservation, make_observation
 
@@ -99,3 +100,14 @@ class PLRNN(AbstractPLRNN):
     def affine_piece(self, pattern):
         w = _off_diagonal(self.W)
         return jnp.diag(self.A) + w * pattern.astype(w.dtype), self.h
+
+
+register_loadable(
+    PLRNN,
+    hyperparameters=lambda m: {
+        "latent_dim": m.latent_dim,
+        "obs_dim": m.obs_dim,
+        **common_hyperparameters(m),
+    },
+    template=lambda hp: PLRNN(hp["latent_dim"], hp["obs_dim"], **common_arguments(hp)),
+)

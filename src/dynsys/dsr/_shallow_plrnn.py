@@ -9,8 +9,9 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._serialization import register_loadable
 from .._validation import check_int
-from ._abstract import AbstractPLRNN
+from ._abstract import AbstractPLRNN, common_arguments, common_hyperparameters
 from ._initialization import (
     N_KEYS,
     glorot_uniform,
@@ -144,3 +145,22 @@ class ShallowPLRNN(AbstractPLRNN):
         `jacobian_upper_bound` choice of the adaptive teacher-forcing α (GTF paper).
         """
         return jnp.max(jnp.abs(self.A)) + jnp.linalg.norm(self.W1, 2) * jnp.linalg.norm(self.W2, 2)
+
+
+register_loadable(
+    ShallowPLRNN,
+    hyperparameters=lambda m: {
+        "latent_dim": m.latent_dim,
+        "hidden_dim": m.hidden_dim,
+        "obs_dim": m.obs_dim,
+        "clipped": m.clipped,
+        **common_hyperparameters(m),
+    },
+    template=lambda hp: ShallowPLRNN(
+        hp["latent_dim"],
+        hp["hidden_dim"],
+        hp["obs_dim"],
+        clipped=hp["clipped"],
+        **common_arguments(hp),
+    ),
+)

@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex, Float
 
+from .._serialization import register_loadable
 from .._validation import as_array, check_int, check_ndim, is_traced
 from ._data import check_dt, check_snapshots, snapshot_pairs, warn_ill_conditioned
 from ._eig import complex_dtype, eig
@@ -144,6 +145,43 @@ def _dynamics(res: DMDResult, t):
 def _predict(res: DMDResult, t):
     x = _dynamics(res, t) @ res.modes.T
     return jnp.real(x) if res.real else x
+
+
+_DMD_ARRAYS = ("eigenvalues", "modes", "amplitudes", "operator", "basis", "singular_values")
+
+
+def _dmd_result_hyperparameters(res: DMDResult) -> dict:
+    arrays = {
+        name: {
+            "shape": list(getattr(res, name).shape),
+            "complex": bool(jnp.iscomplexobj(getattr(res, name))),
+        }
+        for name in _DMD_ARRAYS
+    }
+    return {
+        "arrays": arrays,
+        "dtype": res.singular_values.dtype.name,
+        "dt": res.dt,
+        "t0": res.t0,
+        "n_time": res.n_time,
+        "batched": res.batched,
+        "real": res.real,
+    }
+
+
+def _dmd_result_template(hp: dict) -> DMDResult:
+    def zeros(spec):
+        dtype = complex_dtype(hp["dtype"]) if spec["complex"] else hp["dtype"]
+        return jnp.zeros(tuple(spec["shape"]), dtype=dtype)
+
+    arrays = {name: zeros(hp["arrays"][name]) for name in _DMD_ARRAYS}
+    static = {name: hp[name] for name in ("dt", "t0", "n_time", "batched", "real")}
+    return DMDResult(**arrays, **static)
+
+
+register_loadable(
+    DMDResult, hyperparameters=_dmd_result_hyperparameters, template=_dmd_result_template
+)
 
 
 def forecast_from_state(res: DMDResult, x0: Any, n_steps: int) -> Array:

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Real
 
+from .._serialization import describe, register_loadable, template_from
 from .._validation import check_int, check_positive
 from ._abstract import AbstractSpikeModel
 from ._baoab import _rollout
@@ -268,3 +269,45 @@ class LangevinFlow(AbstractSpikeModel):
     def __call__(self, x, *, key=None):
         path = self.trajectory(x, key=key)
         return path.log_rates, path.kl
+
+
+def _langevin_flow_hyperparameters(model: LangevinFlow) -> dict:
+    return {
+        "n_input": model.n_input,
+        "n_output": model.n_output,
+        "n_forward": model.n_forward,
+        "latent_dim": model.latent_dim,
+        "hidden_dim": model.encoder.hidden_size,
+        "potential": describe(model.potential),
+        "dt": model.dt,
+        "friction": model.friction,
+        "temperature": model.temperature,
+        "model_size": model.decoder.project.out_features,
+        "n_heads": model.decoder.attention.num_heads,
+        "ff_size": model.decoder.ff1.out_features,
+        "causal": model.decoder.causal,
+        "decoder_inputs": list(model.decoder_inputs),
+        "bidirectional": model.bidirectional,
+        "dropout": model.dropout,
+        "dtype": model.posterior.weight.dtype.name,
+    }
+
+
+def _langevin_flow_template(hp: dict) -> LangevinFlow:
+    names = ["n_forward", "latent_dim", "hidden_dim", "dt", "friction", "temperature"]
+    names += ["model_size", "n_heads", "ff_size", "causal", "bidirectional", "dropout", "dtype"]
+    return LangevinFlow(
+        hp["n_input"],
+        hp["n_output"],
+        potential=template_from(hp["potential"]),
+        decoder_inputs=tuple(hp["decoder_inputs"]),
+        key=jax.random.key(0),
+        **{name: hp[name] for name in names},
+    )
+
+
+register_loadable(
+    LangevinFlow,
+    hyperparameters=_langevin_flow_hyperparameters,
+    template=_langevin_flow_template,
+)

@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int, check_positive
 
 
@@ -182,3 +183,46 @@ class MLPPotential(AbstractPotential):
 
     def __call__(self, z):
         return self.mlp(z) + 0.5 * self.confinement * jnp.sum(z**2)
+
+
+register_loadable(
+    QuadraticPotential,
+    hyperparameters=lambda u: {"stiffness": u.stiffness},
+    template=lambda hp: QuadraticPotential(hp["stiffness"]),
+)
+register_loadable(
+    CoupledOscillatorPotential,
+    hyperparameters=lambda u: {
+        "dim": u.dim,
+        "n_groups": u.n_groups,
+        "kernel_size": u.kernel.shape[-1],
+        "confinement": u.confinement,
+        "dtype": u.kernel.dtype.name,
+    },
+    template=lambda hp: CoupledOscillatorPotential(
+        hp["dim"],
+        hp["n_groups"],
+        hp["kernel_size"],
+        confinement=hp["confinement"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)
+register_loadable(
+    MLPPotential,
+    hyperparameters=lambda u: {
+        "dim": u.mlp.in_size,
+        "width": u.mlp.width_size,
+        "depth": u.mlp.depth,
+        "confinement": u.confinement,
+        "dtype": u.mlp.layers[0].weight.dtype.name,
+    },
+    template=lambda hp: MLPPotential(
+        hp["dim"],
+        hp["width"],
+        hp["depth"],
+        confinement=hp["confinement"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

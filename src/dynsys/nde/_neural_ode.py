@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .._serialization import describe, register_loadable, template_from
 from .._validation import check_int, is_traced
 from ._checks import check_state, check_times
 from ._vector_field import ScaledTanhMLP
@@ -173,3 +174,63 @@ class NeuralODE(eqx.Module):
             raise ValueError("`y0` contains NaN or infinite values.")
         sol = self.solve(ts, self.augment(y0), throw=throw)
         return sol.ys[:, : self.data_dim]
+
+
+def _diffrax_name(obj: Any, base: type, what: str) -> str:
+    """The diffrax class name of a solver, controller or adjoint (rebuilt with no arguments)."""
+    cls = type(obj)
+    if getattr(diffrax, cls.__name__, None) is not cls or not issubclass(cls, base):
+        raise ValueError(
+            f"Cannot save a NeuralODE whose {what} is a {cls.__module__}.{cls.__qualname__}: "
+            "only diffrax's own classes can be saved."
+        )
+    return cls.__name__
+
+
+def _diffrax_object(name: str, base: type, what: str, **kwargs: Any) -> Any:
+    """The diffrax class `name`, restricted to subclasses of `base`, built from `kwargs`."""
+    cls = getattr(diffrax, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ValueError(f"{name!r} is not a diffrax {what}.")
+    return cls(**kwargs)
+
+
+def _neural_ode_hyperparameters(model: NeuralODE) -> dict:
+    controller = model.stepsize_controller
+    controller_hp = {
+        "class": _diffrax_name(controller, diffrax.AbstractStepSizeController, "controller")
+    }
+    if isinstance(controller, diffrax.PIDController):  # readable; the leaves restore them too
+        controller_hp.update(rtol=float(controller.rtol), atol=float(controller.atol))
+    return {
+        "data_dim": model.data_dim,
+        "augment_dim": model.augment_dim,
+        "vector_field": describe(model.vector_field),
+        "solver": _diffrax_name(model.solver, diffrax.AbstractSolver, "solver"),
+        "stepsize_controller": controller_hp,
+        "adjoint": _diffrax_name(model.adjoint, diffrax.AbstractAdjoint, "adjoint"),
+        "dt0": model.dt0,
+        "max_steps": model.max_steps,
+    }
+
+
+def _neural_ode_template(hp: dict) -> NeuralODE:
+    controller = hp["stepsize_controller"]
+    tolerances = {k: controller[k] for k in ("rtol", "atol") if k in controller}
+    return NeuralODE(
+        hp["data_dim"],
+        augment_dim=hp["augment_dim"],
+        vector_field=template_from(hp["vector_field"]),
+        solver=_diffrax_object(hp["solver"], diffrax.AbstractSolver, "solver"),
+        stepsize_controller=_diffrax_object(
+            controller["class"], diffrax.AbstractStepSizeController, "controller", **tolerances
+        ),
+        adjoint=_diffrax_object(hp["adjoint"], diffrax.AbstractAdjoint, "adjoint"),
+        dt0=hp["dt0"],
+        max_steps=hp["max_steps"],
+    )
+
+
+register_loadable(
+    NeuralODE, hyperparameters=_neural_ode_hyperparameters, template=_neural_ode_template
+)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
 
 
@@ -73,3 +74,25 @@ class ScaledTanhMLP(eqx.Module):
         if self.time_dependent:
             y = jnp.concatenate([jnp.asarray(t, y.dtype).reshape(1), y])
         return self.scale * self.mlp(y)
+
+
+register_loadable(
+    ScaledTanhMLP,
+    hyperparameters=lambda f: {
+        "in_size": f.mlp.in_size - int(f.time_dependent),
+        "out_size": f.scale.shape[0],
+        "width": f.mlp.width_size,
+        "depth": f.mlp.depth,
+        "time_dependent": f.time_dependent,
+        "dtype": f.scale.dtype.name,
+    },
+    template=lambda hp: ScaledTanhMLP(
+        hp["in_size"],
+        hp["out_size"],
+        width=hp["width"],
+        depth=hp["depth"],
+        time_dependent=hp["time_dependent"],
+        key=jax.random.key(0),
+        dtype=hp["dtype"],
+    ),
+)
