@@ -4,11 +4,14 @@ Models (all [`AbstractPLRNN`][]s with `step`, `jacobian`, `generate`, ...): the 
 [`PLRNN`][], the [`ShallowPLRNN`][] (and its clipped form), the almost-linear [`ALRNN`][]
 and the [`DendriticPLRNN`][]; observation models [`IdentityObservation`][] and
 [`AffineObservation`][]. Analysis: symbolic codes and subregion statistics, fixed points
-per subregion, k-cycles (exhaustive or SCYFI), and figures.
+per subregion, k-cycles (exhaustive or SCYFI), and figures. Baseline: the
+[`ContextParrot`][] (nearest-neighbour copying of the training data), scored by the same
+[`evaluate`][].
 """
 
 from ._abstract import AbstractPLRNN as AbstractPLRNN
 from ._alrnn import ALRNN as ALRNN
+from ._context_parrot import ContextParrot as ContextParrot
 from ._dendritic_plrnn import DendriticPLRNN as DendriticPLRNN
 from ._evaluate import Evaluation as Evaluation
 from ._evaluate import evaluate as evaluate

@@ -28,10 +28,12 @@ class Evaluation(eqx.Module):
     (power-spectrum Hellinger distance, σ = 20; both NaN, with a warning, when the free run
     diverges), `pe` (PE(n), MSE of the n-step-ahead free
     prediction), `lambda_max` (largest Lyapunov exponent of the model per unit time, or NaN
-    when not computed), `n_subregions` (linear subregions visited by the generated
-    trajectory), `floors` (the same metrics between the test data and an independent
-    true trajectory, if one was given, else an empty dict), `generated` (the compared
-    generated trajectory, `(T, N)`), `latent` (its latent states, `(T, M)`).
+    when not computed or undefined: a model with `differentiable = False`),
+    `n_subregions` (linear subregions visited by the generated trajectory; −1 for a model
+    that is not an [`AbstractPLRNN`][], which has no subregions), `floors` (the same
+    metrics between the test data and an independent true trajectory, if one was given,
+    else an empty dict), `generated` (the compared generated trajectory, `(T, N)`),
+    `latent` (its latent states, `(T, M)`).
     """
 
     d_stsp: float
@@ -55,12 +57,13 @@ class Evaluation(eqx.Module):
             f"{name:<11}{value:9.4f}" + ("" if floor is None else f"   (floor {floor:.4f})")
             for name, value, floor in rows
         ]
-        lines.append(f"subregions {self.n_subregions:5d}")
+        if self.n_subregions >= 0:
+            lines.append(f"subregions {self.n_subregions:5d}")
         return "\n".join(lines)
 
 
 def evaluate(
-    model: AbstractPLRNN,
+    model: Any,
     test: Trajectories | Any,
     *,
     transient_fraction: float = 0.25,
@@ -80,11 +83,15 @@ def evaluate(
     error from every test point ([`dynsys.metrics.prediction_error`][]). λ_max is the
     largest Lyapunov exponent of the model's step map ([`dynsys.metrics.lyapunov_spectrum`][],
     per step divided by the data's `dt`, so per unit time, comparable with 0.906 for
-    Lorenz-63), started from the generated attractor.
+    Lorenz-63), started from the generated attractor; NaN for a model whose class sets
+    `differentiable = False` (its step has no Jacobian, e.g. [`ContextParrot`][]). The
+    subregion count is taken for [`AbstractPLRNN`][]s only (−1 for other models).
 
     **Arguments:**
 
-    - `model`: a trained PLRNN-family model.
+    - `model`: a trained PLRNN-family model, or any model with the same generator
+      interface: `init_state(x)`, `step(z)`, `readout(z)`, `generate_latent(z0, n)`,
+      `obs_dim` and `dtype` (e.g. the [`ContextParrot`][] baseline).
     - `test`: [`dynsys.data.Trajectories`][] (its first trajectory is used) or `(T, N)`.
     - `transient_fraction`: the generated transient, as a fraction of T (0.25).
     - `pe_steps`: the horizon n of PE(n) (20).
@@ -127,12 +134,15 @@ def evaluate(
     pe = float(prediction_error(model.step, model.init_state, x, n=pe_steps,
                                 readout=model.readout, batch_size=4096).value)  # fmt: skip
     lam = nan
-    if finite and lyapunov_steps > 0 and dt > 0:
+    differentiable = getattr(model, "differentiable", True)
+    if finite and differentiable and lyapunov_steps > 0 and dt > 0:
         spectrum = lyapunov_spectrum(
             model.step, z[-1], n_steps=lyapunov_steps, transient=1000, dt=dt, n_exponents=1
         )
         lam = float(spectrum.exponents[0])
-    patterns = np.asarray(model.activation_pattern(z))
+    n_subregions = -1
+    if isinstance(model, AbstractPLRNN):
+        n_subregions = int(np.unique(np.asarray(model.activation_pattern(z)), axis=0).shape[0])
     floors = {}
     if reference is not None:
         r = first_trajectory(reference, "reference").astype(model.dtype)[:n]
@@ -145,7 +155,7 @@ def evaluate(
         d_h=d_h,
         pe=pe,
         lambda_max=lam,
-        n_subregions=int(np.unique(patterns, axis=0).shape[0]),
+        n_subregions=n_subregions,
         floors=floors,
         generated=generated,
         latent=z,
