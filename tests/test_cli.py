@@ -41,9 +41,11 @@ def test_reconstruct_user_csv(tmp_path):
     assert json.loads((out / "metrics.json").read_text())["source"] == str(path)
 
 
-def test_reconstruct_missing_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.npy"):
+def test_reconstruct_missing_file(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
         main(["reconstruct", str(tmp_path / "nope.npy"), "--small"])
+    assert exc.value.code == 2
+    assert "no data file at" in capsys.readouterr().err
 
 
 @pytest.mark.integration

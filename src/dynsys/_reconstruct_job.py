@@ -14,26 +14,18 @@ import numpy as np
 from . import data, dsr
 
 
-def load_dataset(source: str, *, n_steps: int, dt: float | None, seed: int):
-    """A (train, test) pair from a benchmark name or a user's `.npy` / `.csv` file.
+def load_dataset(source: str, *, n_steps: int, seed: int):
+    """The (train, test) pair of a built-in benchmark (`"lorenz63"`, `"rossler"`).
 
-    A file holds one trajectory `(time, dim)`; it is z-scored and split 80/20 in time.
+    A user's data file goes through `dynsys.dsr.reconstruct` instead
+    (`_reconstruct_file_job.run_file_reconstruction`).
     """
-    path = pathlib.Path(source)
-    if source in data.benchmark_names() or not path.suffix:
-        return data.benchmark(source, n_steps=n_steps, seed=seed), source
-    if not path.exists():
-        raise FileNotFoundError(f"No data file at {source!r} (expected .npy or .csv).")
-    if path.suffix == ".npy":
-        arr = np.load(path)
-    elif path.suffix == ".csv":
-        arr = np.loadtxt(path, delimiter=",", ndmin=2)
-    else:
-        raise ValueError(f"Data file must be .npy or .csv, got {path.suffix!r}.")
-    traj = data.Trajectories.from_arrays(arr.astype(np.float32), dt=dt, system=path.stem)
-    traj, _ = data.standardize(traj)
-    train, test = data.split_time(traj, 0.8)
-    return data.Benchmark(train=train, test=test), "lorenz63"
+    if source not in data.benchmark_names():
+        raise ValueError(
+            f"`source` must be one of {data.benchmark_names()}, got {source!r}; "
+            "reconstruct a data file with dynsys.dsr.reconstruct."
+        )
+    return data.benchmark(source, n_steps=n_steps, seed=seed), source
 
 
 def run_reconstruction(
@@ -43,7 +35,6 @@ def run_reconstruction(
     out: str | pathlib.Path = "outputs/reconstruct",
     epochs: int | None = None,
     n_steps: int = 100_000,
-    dt: float | None = None,
     seed: int = 0,
     small: bool = False,
     progress: bool = True,
@@ -52,12 +43,11 @@ def run_reconstruction(
 
     **Arguments:**
 
-    - `source`: `"lorenz63"`, `"rossler"`, or a path to a `.npy` / `.csv` trajectory.
+    - `source`: `"lorenz63"` or `"rossler"` (a data file: `dynsys.dsr.reconstruct`).
     - `model`: `"alrnn"` or `"shplrnn"` (clipped shallow PLRNN).
     - `out`: output folder (created).
     - `epochs`: training epochs of 50 batches (default: the reference setting).
     - `n_steps`: length of the benchmark trajectories.
-    - `dt`: sampling step of a user file (for λ_max per unit time).
     - `seed`: seed of data (benchmarks) and model.
     - `small`: tiny sizes, for tests.
 
@@ -72,7 +62,7 @@ def run_reconstruction(
     out.mkdir(parents=True, exist_ok=True)
     if small:
         n_steps = min(n_steps, 3000)
-    bench, preset = load_dataset(source, n_steps=n_steps, dt=dt, seed=seed)
+    bench, preset = load_dataset(source, n_steps=n_steps, seed=seed)
     s = dsr.settings(preset if preset in ("lorenz63", "rossler") else "lorenz63", model)
     if epochs is not None:
         s = s.replace(n_epochs=epochs)

@@ -12,6 +12,7 @@
   [`lorenz_spikes`][]: LFADS-style Lorenz-driven Poisson population with true rates.
 - [`benchmark`][] (DSR protocol: Lorenz-63, Rössler, Lorenz-96 or any system) and
   [`generate`][]: data sets simulated deterministically from a seed.
+- [`autocorrelation_time`][]: a series' time scale in samples (mean autocorrelation < 1/e).
 """
 
 from ._benchmarks import Benchmark as Benchmark
@@ -31,4 +32,5 @@ from ._split import split_time as split_time
 from ._split import split_trajectories as split_trajectories
 from ._standardize import Standardization as Standardization
 from ._standardize import standardize as standardize
+from ._time_scales import autocorrelation_time as autocorrelation_time
 from ._trajectories import Trajectories as Trajectories

@@ -6,7 +6,8 @@ and the [`DendriticPLRNN`][]; observation models [`IdentityObservation`][] and
 [`AffineObservation`][]. Analysis: symbolic codes and subregion statistics, fixed points
 per subregion, k-cycles (exhaustive or SCYFI), and figures. Baseline: the
 [`ContextParrot`][] (nearest-neighbour copying of the training data), scored by the same
-[`evaluate`][].
+[`evaluate`][]. [`reconstruct`][] takes a user's own time series to a validated
+[`Reconstruction`][] in one call.
 """
 
 from ._abstract import AbstractPLRNN as AbstractPLRNN
@@ -29,6 +30,8 @@ from ._plots import plot_power_spectra as plot_power_spectra
 from ._plots import plot_subregions as plot_subregions
 from ._plots import plot_transition_graph as plot_transition_graph
 from ._plrnn import PLRNN as PLRNN
+from ._reconstruct import reconstruct as reconstruct
+from ._reconstruction import Reconstruction as Reconstruction
 from ._regularization import latent_regularizer as latent_regularizer
 from ._scyfi import Cycles as Cycles
 from ._scyfi import find_cycles as find_cycles
