@@ -43,7 +43,7 @@ def test_panel_data_is_standardised_alike():
     x = np.asarray(train.states[0])
     np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-6)
     np.testing.assert_allclose(x.std(0), 1.0, atol=1e-5)
-    assert train.dt == pytest.approx(PANEL["SprottB"].sample_dt)
+    np.testing.assert_allclose(train.dt, PANEL["SprottB"].sample_dt, rtol=1e-12)
     # Independent initial conditions: the three trajectories differ from the first sample.
     assert not np.allclose(test.states[0, :10], train.states[0, :10], atol=1e-2)
     assert not np.allclose(reference.states[0, :10], test.states[0, :10], atol=1e-2)
