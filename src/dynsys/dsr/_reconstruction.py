@@ -263,8 +263,10 @@ def diagnose(info: dict[str, Any]) -> list[tuple[str, str]]:
             "fixed_point",
             f"The free run collapsed to a fixed point: over its last {c['n_tail']} steps "
             f"every column varies by less than {FLAT_STD:g} data standard deviations "
-            f"(at most {c['tail_std']:.2g}). Try a longer budget (budget_minutes), a "
-            "larger tau or sequence_length (longer free runs in training), or more seeds.",
+            f"(at most {c['tail_std']:.2g}). An AL-RNN with few pwl_units tends to turn "
+            "weakly unstable foci into stable ones (docs/benchmarks.md, 'AL-RNN on "
+            "Lorenz-63: diagnosis'): try more pwl_units, model='shplrnn', more seeds or a "
+            "longer budget.",
         ))  # fmt: skip
     elif (
         _le(lam, 0.0)
@@ -295,8 +297,9 @@ def diagnose(info: dict[str, Any]) -> list[tuple[str, str]]:
             "far_above_floor",
             f"D_stsp = {_fmt(d)} is far above the data's own floor {_fmt(floor)} (more than "
             f"{FAR_FACTOR:g} x floor + {FAR_OFFSET:g}): the reconstruction misses much of the "
-            f"data's geometry.{regular} Try a longer budget, more seeds (n_seeds), or a "
-            "larger latent_dim.",
+            f"data's geometry.{regular} Try model='shplrnn' (it reconstructs Lorenz-63 "
+            "where the P = 2 AL-RNN does not), more pwl_units, more seeds (n_seeds) or a "
+            "longer budget.",
         ))  # fmt: skip
     return problems
 
