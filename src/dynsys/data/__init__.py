@@ -1,7 +1,8 @@
 """Shared trajectory datasets: container, standardisation, splits, samplers, benchmarks.
 
 - [`Trajectories`][]: times `(time,)`, states `(batch, time, *state_shape)`, optional
-  inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load.
+  inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load;
+  [`batched_states`][] checks an array or `Trajectories` into `(batch, time, dim)`.
 - [`Standardization`][] / [`standardize`][]: per-channel z-scoring that can be inverted.
 - [`split_time`][], [`split_trajectories`][]: train/test splits.
 - [`sample_windows`][], [`WindowSampler`][], [`sample_window_indices`][]: random windows
@@ -34,3 +35,4 @@ from ._standardize import Standardization as Standardization
 from ._standardize import standardize as standardize
 from ._time_scales import autocorrelation_time as autocorrelation_time
 from ._trajectories import Trajectories as Trajectories
+from ._trajectories import batched_states as batched_states

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import as_array, check_finite, check_int, check_nonempty
-from ._trajectories import Trajectories
+from .._validation import check_int, check_nonempty
+from ._trajectories import Trajectories, batched_states
 
 
 def autocorrelation_time(
@@ -45,19 +45,8 @@ def autocorrelation_time(
     autocorrelation_time(jnp.sin(2 * jnp.pi * t)[:, None])   # 20 (period: 100 samples)
     ```
     """
-    if isinstance(data, Trajectories):
-        x = data.states
-    else:
-        x = as_array(data, "data")
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim != 3:
-        raise ValueError(
-            f"`data` must be (time, dim), (batch, time, dim) or Trajectories, got shape "
-            f"{tuple(x.shape)}."
-        )
+    x = batched_states(data, "data")
     check_nonempty(x, "data", axis=1, min_len=2)
-    check_finite(x, "data")
     threshold = float(threshold)
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"`threshold` must lie in (0, 1), got {threshold!r}.")

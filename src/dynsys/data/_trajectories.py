@@ -415,3 +415,35 @@ def first_trajectory(data: Any, name: str) -> Array:
     if not bool(jnp.all(jnp.isfinite(x))):
         raise ValueError(f"`{name}` contains NaN or infinite values.")
     return x
+
+
+def batched_states(data: Any, name: str) -> Array:
+    """All trajectories of `data` as one `(batch, time, dim)` array, checked.
+
+    **Arguments:**
+
+    - `data`: [`Trajectories`][] (its states), one trajectory `(time, dim)` or a batch
+      `(batch, time, dim)`.
+    - `name`: the argument's name, used in the error messages.
+
+    **Returns:** the states `(batch, time, dim)`. Raises a `ValueError` naming `name` for
+    another shape or for NaN/inf values.
+
+    ```python
+    import jax.numpy as jnp
+    from dynsys.data import batched_states
+    batched_states(jnp.zeros((100, 3)), "data").shape      # (1, 100, 3)
+    ```
+    """
+    if isinstance(data, Trajectories):
+        return data.states
+    x = as_array(data, name)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3:
+        raise ValueError(
+            f"`{name}` must be (time, dim), (batch, time, dim) or Trajectories, got shape "
+            f"{tuple(x.shape)}."
+        )
+    check_finite(x, name)
+    return x

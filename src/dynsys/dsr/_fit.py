@@ -11,8 +11,8 @@ import jax.numpy as jnp
 import optax
 
 from .. import training
-from .._validation import as_array, check_finite, check_in_range, check_int, check_positive
-from ..data import Trajectories, sample_windows
+from .._validation import check_in_range, check_int, check_positive
+from ..data import Trajectories, batched_states, sample_windows
 from ..metrics import state_space_divergence
 from ._abstract import AbstractPLRNN
 from ._regularization import latent_regularizer
@@ -273,18 +273,8 @@ def _free_run(model, z0, n):
 
 
 def _check_data(data, model, ensemble):
-    if isinstance(data, Trajectories):
-        states, inputs = data.states, data.inputs
-    else:
-        states = as_array(data, "data")
-        if states.ndim == 2:
-            states = states[None]
-        if states.ndim != 3:
-            raise ValueError(
-                f"`data` must be (time, N) or (batch, time, N), got shape {tuple(states.shape)}."
-            )
-        check_finite(states, "data")
-        inputs = None
+    states = batched_states(data, "data")
+    inputs = data.inputs if isinstance(data, Trajectories) else None
     n_obs = model.obs_dim if ensemble is None else model.observation.obs_dim
     if states.shape[-1] != n_obs:
         raise ValueError(
