@@ -1,14 +1,18 @@
-"""`python -m dynsys --help` (the real entry point, in a fresh interpreter) lists the jobs."""
+"""`python -m dynsys --help` (the real entry point, in a fresh interpreter) lists the jobs;
+`--version` prints pyproject's version."""
 
 import os
+import pathlib
 import subprocess
 import sys
+import tomllib
 
 import pytest
 
 from dynsys._cli import main
 
 JOBS = ("reconstruct", "demo", "systems")
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
 def test_python_m_dynsys_help_lists_every_job():
@@ -30,6 +34,19 @@ def test_python_m_dynsys_help_lists_every_job():
     text = " ".join(proc.stdout.split())
     assert "what `make demo` runs" in text
     assert "evaluate the reconstruction" in text
+
+
+def test_python_m_dynsys_version():
+    proc = subprocess.run(
+        [sys.executable, "-m", "dynsys", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    version = tomllib.loads(ROOT.joinpath("pyproject.toml").read_text())["project"]["version"]
+    assert proc.stdout == f"dynsys {version}\n"
 
 
 def test_no_job_is_an_error_that_names_the_jobs(capsys):

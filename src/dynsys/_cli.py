@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from . import __version__
+
 # Flags of `reconstruct` that only a data file uses, and those only the benchmarks use.
 _FILE_FLAGS = {
     "pwl_units": "-P/--pwl-units",
@@ -26,6 +28,7 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="python -m dynsys",
         description="dynsys jobs. Each shows its progress and writes its outputs to --out.",
     )
+    parser.add_argument("--version", action="version", version=f"dynsys {__version__}")
     sub = parser.add_subparsers(dest="job", required=True, metavar="JOB")
 
     rec = sub.add_parser(
