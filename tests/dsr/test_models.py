@@ -110,9 +110,10 @@ def test_parameter_counts_match_reference():
     def count(cls, *args, **kwargs):  # shapes only: nothing is allocated or compiled
         return eqx.filter_eval_shape(cls, *args, key=KEY, **kwargs).n_parameters
 
-    # dsr.md §1.4: AL-RNN M=20, N=3 (identity): M² + 2M + (M−N)N = 440 + 51
+    # AL-RNN (ALRNN-DSR struct fields): M=20, N=3 (identity): M² + 2M + (M−N)N = 440 + 51
     assert count(ALRNN, 20, 2, 3) == 491
-    # dsr.md §1.3: shPLRNN 2ML + 2M + L; M=3, L=50 -> 356, L=100 -> 706 (M=N: no L matrix)
+    # shPLRNN (GTF-shPLRNN struct fields): 2ML + 2M + L; M=3, L=50 -> 356, L=100 -> 706 (M=N:
+    # no L matrix)
     assert count(ShallowPLRNN, 3, 50, 3) == 356
     assert count(ShallowPLRNN, 3, 100, 3, clipped=True) == 706
     assert count(ShallowPLRNN, 3, 50, 3, n_inputs=2) == 356 + 6  # + MK

@@ -16,9 +16,9 @@ from .._validation import check_int, check_positive, is_traced
 from ._random import key_from_seed
 from ._trajectories import Trajectories, _check_float_dtype
 
-# Defaults of the reference DSR data sets (see shared/reference/dsr.md §5): observation
-# noise of the training copy, in z-scored units. The sampling steps are the systems'
-# own `dt` (Lorenz-63 0.01, Rössler 0.08, Lorenz-96 0.05).
+# Defaults of the reference DSR data sets (those published with the GTF and AL-RNN reference
+# codes): observation noise of the training copy, in z-scored units. The sampling steps are
+# the systems' own `dt` (Lorenz-63 0.01, Rössler 0.08, Lorenz-96 0.05).
 _BENCHMARK_NOISE = {"lorenz63": 0.05, "rossler": 0.0, "lorenz96": 0.0}
 _SYSTEM_META_FIELDS = {"name", "dim", "dt", "default_y0", "fn"}
 
@@ -48,8 +48,8 @@ def benchmark(
 ) -> Benchmark:
     """Generate a train/test benchmark the way the DSR reference data were made.
 
-    Protocol (Brenner et al. 2022, Hess et al. 2023, Brenner et al. 2024; reference data
-    characterised in `shared/reference/dsr.md` §5):
+    Protocol (Brenner et al. 2022, Hess et al. 2023, Brenner et al. 2024; the data sets
+    published with their reference codes, GTF-shPLRNN and ALRNN-DSR):
 
     1. Two initial conditions `y0 = default_y0 + y0_scale · N(0, I)`, one for training
        and one for testing, drawn independently from `seed`.

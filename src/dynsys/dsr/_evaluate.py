@@ -1,4 +1,8 @@
-"""The published evaluation protocol of a reconstruction (dsr.md §3.5)."""
+"""The published evaluation protocol of a reconstruction.
+
+That of the GTF paper (Hess et al., ICML 2023) and the AL-RNN paper (Brenner et al., NeurIPS
+2024) and their reference codes; the user guide: `docs/modules/dsr.md#evaluation`.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Weight initialisations of the PLRNN family (re-derived from the reference notes, dsr.md §1.6)."""
+"""Weight initialisations of the PLRNN family, re-derived from the reference codes.
+
+Those of the GTF paper (Hess et al., ICML 2023; GTF-shPLRNN, `initialization.jl`) and of
+the AL-RNN paper (Brenner et al., NeurIPS 2024; ALRNN-DSR, `initialization.jl`).
+"""
 
 import functools
 import math

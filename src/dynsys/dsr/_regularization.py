@@ -1,4 +1,7 @@
-"""The latent regularisers of the reference codes (dsr.md §2.4)."""
+"""The latent regularisers of the reference codes of the GTF and AL-RNN papers.
+
+Hess et al., ICML 2023 (GTF-shPLRNN) and Brenner et al., NeurIPS 2024 (ALRNN-DSR).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Published training settings of the reconstruction benchmarks (dsr.md §2.5)."""
+"""Published training settings of the reconstruction benchmarks.
+
+From the reference codes of the GTF paper (Hess et al., ICML 2023; GTF-shPLRNN,
+`settings/defaults.json`) and of the AL-RNN paper (Brenner et al., NeurIPS 2024; ALRNN-DSR,
+`settings/<dataset>.json`); the user guide: `docs/modules/dsr.md#training`.
+"""
 
 from __future__ import annotations
 

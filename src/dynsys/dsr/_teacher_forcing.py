@@ -1,7 +1,7 @@
 """Teacher-forced rollouts and the adaptive forcing strength α (GTF, sparse TF).
 
-One rule covers both forcing schemes of the references (dsr.md §2.1–2.3): every `tau`-th
-step the first `n_forced` latent units are mixed with the data-inferred state,
+One rule covers both forcing schemes of the papers cited below: every `tau`-th step the first
+`n_forced` latent units are mixed with the data-inferred state,
 
     z̃_t[:D] = (1 − α) z_t[:D] + α ẑ_t     if t mod τ = 0,     z̃_t = z_t otherwise,
 
@@ -66,8 +66,9 @@ def forced_rollout(
 def data_inferred_states(model: AbstractPLRNN, windows: Float[Array, "*batch obs"]) -> Array:
     """Latent states inferred from data: forcing signals padded with zeros to M units.
 
-    This is where the reference evaluates Jacobians for the adaptive α (dsr.md §2.2): O⁻¹(x),
-    the data padded with zeros for the identity observation, pinv(B)x for the affine one.
+    This is where the reference code of the GTF paper (Hess et al., ICML 2023) evaluates the
+    Jacobians for the adaptive α: O⁻¹(x), the data padded with zeros for the identity
+    observation, pinv(B)x for the affine one.
     """
     zhat = model.forcing_signal(windows)
     pad = model.latent_dim - zhat.shape[-1]
@@ -77,7 +78,7 @@ def data_inferred_states(model: AbstractPLRNN, windows: Float[Array, "*batch obs
 def jacobian_norm_estimate(
     model: AbstractPLRNN, windows: Float[Array, "batch time obs"], method: str
 ) -> Float[Array, ""]:
-    """Estimate 𝒩, the Jacobian norm the forcing must compensate (dsr.md §2.2).
+    """Estimate 𝒩, the Jacobian norm the forcing must compensate (aGTF, Hess et al., ICML 2023).
 
     - `product_upper_bound` (default of the reference): per sequence the geometric mean over
       time of ‖J(ẑ_t)‖₂, then the maximum over the batch.
