@@ -1,9 +1,11 @@
 """Docs coverage: every public name has a docstring, every public module an API page.
 
-Pure Python (no mkdocs): the public surface of a package is what its `__init__.py`
-re-exports with the redundant-alias form `from ._x import Name as Name` (the rule the API
-pages use too), plus what it defines itself. A docstring is looked up in the source, so a
-dataclass's generated signature text does not count as documentation.
+Pure Python (no mkdocs): the public packages are `dynsys` and its subpackages without a
+leading underscore; the public surface of each is its `__all__`, which must equal what its
+`__init__.py` re-exports with the redundant-alias form `from ._x import Name as Name` (the
+rule the API pages use too) plus what it defines itself, so that the two cannot drift. A
+docstring is looked up in the source, so a dataclass's generated signature text does not
+count as documentation.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import ast
 import dataclasses
 import functools
 import importlib
-import importlib.util
 import inspect
 import pathlib
 import re
@@ -23,7 +24,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 
-PUBLIC_MODULES = [
+SRC = ROOT / "src" / "dynsys"
+# Packages that must stay public; the test finds every other one by itself.
+EXPECTED_MODULES = {
     "dynsys",
     "dynsys.systems",
     "dynsys.data",
@@ -37,22 +40,25 @@ PUBLIC_MODULES = [
     "dynsys.latent",
     "dynsys.testing",
     "dynsys.plot",
-]
-# Being written; covered as soon as it is a package (has an `__init__.py`).
-OPTIONAL_MODULES = ["dynsys.worldmodels"]
-
-
-def _is_package(name: str) -> bool:
-    # A folder without `__init__.py` imports as a namespace package (no origin): not yet one.
-    spec = importlib.util.find_spec(name)
-    return spec is not None and spec.origin is not None
+    "dynsys.worldmodels",
+}
 
 
 def _public_modules() -> list[str]:
-    return PUBLIC_MODULES + [m for m in OPTIONAL_MODULES if _is_package(m)]
+    """`dynsys` and every subpackage (a folder with `__init__.py`) without a leading `_`."""
+    packages = [
+        ".".join(("dynsys", *init.parent.relative_to(SRC).parts))
+        for init in SRC.rglob("__init__.py")
+    ]
+    return sorted(name for name in packages if not any(p.startswith("_") for p in name.split(".")))
 
 
 def _public_names(module_name: str) -> list[str]:
+    """The declared public surface: the package's `__all__`."""
+    return list(importlib.import_module(module_name).__all__)
+
+
+def _reexported_names(module_name: str) -> list[str]:
     """Names re-exported (`import x as x`) or defined at the top of a package's `__init__`."""
     module = importlib.import_module(module_name)
     tree = ast.parse(pathlib.Path(module.__file__).read_text(encoding="utf-8"))
@@ -115,6 +121,28 @@ def _documented_modules() -> set[str]:
         for match in re.finditer(r"^:::\s+([\w.]+)", page.read_text(encoding="utf-8"), re.M):
             blocks.add(match.group(1))
     return blocks
+
+
+def test_public_modules_are_found():
+    missing = EXPECTED_MODULES - set(_public_modules())
+    assert not missing, f"public packages not found under {SRC}: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("module_name", _public_modules())
+def test_all_is_the_reexported_names(module_name):
+    module = importlib.import_module(module_name)
+    declared = getattr(module, "__all__", None)
+    assert declared is not None, f"{module_name} declares no `__all__`"
+    assert len(declared) == len(set(declared)), f"{module_name}.__all__ repeats a name"
+    reexported = _reexported_names(module_name)
+    assert sorted(declared) == sorted(reexported), (
+        f"{module_name}.__all__ differs from its `from ._x import Name as Name` re-exports: "
+        f"only in __all__ {sorted(set(declared) - set(reexported))}, only re-exported "
+        f"{sorted(set(reexported) - set(declared))}"
+    )
+    namespace: dict = {}
+    exec(f"from {module_name} import *", namespace)  # what a star import gives a user
+    assert set(namespace) - {"__builtins__"} == set(declared)
 
 
 @pytest.mark.parametrize("module_name", _public_modules())

@@ -18,6 +18,8 @@ from .dsr import ALRNN as ALRNN
 from .dsr import PLRNN as PLRNN
 from .dsr import ShallowPLRNN as ShallowPLRNN
 
+__all__ = ["systems", "load", "save", "simulate", "ALRNN", "PLRNN", "ShallowPLRNN"]
+
 try:
     __version__ = _version("dynsys")
 except _PackageNotFoundError:  # a source tree put on sys.path by hand, never installed

@@ -36,3 +36,26 @@ from ._standardize import standardize as standardize
 from ._time_scales import autocorrelation_time as autocorrelation_time
 from ._trajectories import Trajectories as Trajectories
 from ._trajectories import batched_states as batched_states
+
+__all__ = [
+    "Benchmark",
+    "benchmark",
+    "benchmark_names",
+    "generate",
+    "lorenz_spikes",
+    "Batch",
+    "WindowSampler",
+    "iterate_batches",
+    "sample_window_indices",
+    "sample_windows",
+    "SpikeData",
+    "spike_data",
+    "split_trials",
+    "split_time",
+    "split_trajectories",
+    "Standardization",
+    "standardize",
+    "autocorrelation_time",
+    "Trajectories",
+    "batched_states",
+]

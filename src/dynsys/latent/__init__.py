@@ -33,3 +33,27 @@ from ._smoothing import SmoothingBaseline as SmoothingBaseline
 from ._smoothing import fit_smoothing_baseline as fit_smoothing_baseline
 from ._smoothing import gaussian_smooth as gaussian_smooth
 from ._transformer import TransformerDecoder as TransformerDecoder
+
+__all__ = [
+    "AbstractSpikeModel",
+    "baoab_step",
+    "langevin_rollout",
+    "coordinated_dropout",
+    "inverted_dropout",
+    "evaluate",
+    "fit",
+    "infer_rates",
+    "GRUAutoencoder",
+    "LangevinFlow",
+    "LatentPath",
+    "final_gru_state",
+    "gaussian_kl",
+    "AbstractPotential",
+    "CoupledOscillatorPotential",
+    "MLPPotential",
+    "QuadraticPotential",
+    "SmoothingBaseline",
+    "fit_smoothing_baseline",
+    "gaussian_smooth",
+    "TransformerDecoder",
+]

@@ -26,3 +26,25 @@ from ._spikes import rate_r2 as rate_r2
 from ._spikes import velocity_r2 as velocity_r2
 from ._ssim import ssim as ssim
 from ._state_space_divergence import state_space_divergence as state_space_divergence
+
+__all__ = [
+    "nrmse",
+    "relative_l2_error",
+    "LyapunovSpectrum",
+    "kaplan_yorke_dimension",
+    "lyapunov_spectrum",
+    "power_spectrum",
+    "power_spectrum_distance",
+    "PredictionErrorResult",
+    "prediction_error",
+    "bits_per_spike",
+    "co_bps",
+    "fp_bps",
+    "poisson_nll",
+    "psth_r2",
+    "r2_score",
+    "rate_r2",
+    "velocity_r2",
+    "ssim",
+    "state_space_divergence",
+]

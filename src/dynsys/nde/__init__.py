@@ -28,3 +28,18 @@ from ._neural_ode import NeuralODE as NeuralODE
 from ._neural_sde import DiagonalDiffusion as DiagonalDiffusion
 from ._neural_sde import NeuralSDE as NeuralSDE
 from ._vector_field import ScaledTanhMLP as ScaledTanhMLP
+
+__all__ = [
+    "BackwardGRU",
+    "NDEEvaluation",
+    "evaluate",
+    "NDEFitResult",
+    "SolverError",
+    "fit",
+    "LatentODE",
+    "LatentSDE",
+    "NeuralODE",
+    "DiagonalDiffusion",
+    "NeuralSDE",
+    "ScaledTanhMLP",
+]

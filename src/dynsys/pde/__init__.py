@@ -51,3 +51,31 @@ from ._wrappers import BoundStepper as BoundStepper
 from ._wrappers import ForcedStepper as ForcedStepper
 from ._wrappers import RepeatedStepper as RepeatedStepper
 from ._wrappers import RHSStepper as RHSStepper
+
+__all__ = [
+    "ParametricBurgers",
+    "pde_trajectories",
+    "gaussian_blobs",
+    "make_grid",
+    "truncated_fourier_series",
+    "AbstractStepper",
+    "check_state",
+    "AbstractReactionDiffusion",
+    "FitzHughNagumo",
+    "GrayScott",
+    "laplacian_fd",
+    "repeat",
+    "rollout",
+    "time_derivative",
+    "AbstractSpectralStepper",
+    "Burgers",
+    "Heat",
+    "KortewegDeVries",
+    "KuramotoSivashinsky",
+    "etdrk4_coefficients",
+    "wavenumbers",
+    "BoundStepper",
+    "ForcedStepper",
+    "RepeatedStepper",
+    "RHSStepper",
+]

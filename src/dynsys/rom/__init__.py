@@ -28,3 +28,20 @@ from ._latent_target import lstsq_qr as lstsq_qr
 from ._model import AbstractLatentROM as AbstractLatentROM
 from ._model import DINo as DINo
 from ._model import PhiROM as PhiROM
+
+__all__ = [
+    "AbstractDecoder",
+    "HyperDecoder",
+    "MLPDecoder",
+    "LatentDynamics",
+    "integrate_latent",
+    "ROMFitResult",
+    "fit_dino",
+    "fit_phirom",
+    "forecast_fields",
+    "latent_velocity_target",
+    "lstsq_qr",
+    "AbstractLatentROM",
+    "DINo",
+    "PhiROM",
+]

@@ -20,3 +20,26 @@ from ._maps import Henon as Henon
 from ._maps import Logistic as Logistic
 from ._registry import get as get
 from ._registry import names as names
+
+__all__ = [
+    "AbstractFlow",
+    "AbstractMap",
+    "AbstractSystem",
+    "LyapunovReference",
+    "param",
+    "Chua",
+    "Duffing",
+    "Lorenz63",
+    "Lorenz96",
+    "LotkaVolterra",
+    "Rossler",
+    "Thomas",
+    "VanDerPol",
+    "FunctionFlow",
+    "FunctionMap",
+    "from_function",
+    "Henon",
+    "Logistic",
+    "get",
+    "names",
+]

@@ -10,3 +10,5 @@
 from ._conformance import StepperConformanceError as StepperConformanceError
 from ._conformance import check_stepper as check_stepper
 from ._conformance import convergence_order as convergence_order
+
+__all__ = ["StepperConformanceError", "check_stepper", "convergence_order"]

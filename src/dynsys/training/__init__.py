@@ -19,3 +19,14 @@ from ._fit import fit as fit
 from ._nonfinite import NonFiniteError as NonFiniteError
 from ._schedules import exponential_decay_per_epoch as exponential_decay_per_epoch
 from ._step import make_step as make_step
+
+__all__ = [
+    "Checkpoint",
+    "load_checkpoint",
+    "save_checkpoint",
+    "FitResult",
+    "fit",
+    "NonFiniteError",
+    "exponential_decay_per_epoch",
+    "make_step",
+]

@@ -38,3 +38,24 @@ from ._rms_norm import rms_norm as rms_norm
 from ._transformer import TransformerPredictor as TransformerPredictor
 from ._transformer import positional_encoding as positional_encoding
 from ._world_model import WorldModel as WorldModel
+
+__all__ = [
+    "AbstractPredictor",
+    "ConvGRU",
+    "fitzhugh_nagumo_video",
+    "gray_scott_video",
+    "moving_blobs_video",
+    "PatchDecoder",
+    "PatchEncoder",
+    "evaluate",
+    "fit",
+    "dilated_laplacian",
+    "count_parameters",
+    "matched_predictors",
+    "Persistence",
+    "ReactionDiffusionPredictor",
+    "rms_norm",
+    "TransformerPredictor",
+    "positional_encoding",
+    "WorldModel",
+]
