@@ -2,10 +2,11 @@
 
 Both sides train the same model with the same protocol: the AL-RNN (M=20, P=2, N=3,
 identity observation) on the Lorenz-63 benchmark with sparse teacher forcing, i.e. the
-AL-RNN reference settings `dynsys.dsr.settings("lorenz63")` (dsr.md §1.4, §2.3, §2.5):
-τ = 16, windows of T̃ + 1 = 201 points, batch 16 drawn uniformly with replacement,
-Gaussian batch noise 0.05, MSE between the read-out **unforced** predictions z_t[:N] and
-x_1..x_T, RAdam with the per-epoch exponential learning-rate decay, float32.
+AL-RNN reference settings `dynsys.dsr.settings("lorenz63")` (Brenner et al., NeurIPS
+2024, and the ALRNN-DSR reference code's settings/lorenz63.json): τ = 16, windows of
+T̃ + 1 = 201 points, batch 16 drawn uniformly with replacement, Gaussian batch noise 0.05,
+MSE between the read-out **unforced** predictions z_t[:N] and x_1..x_T, RAdam with the
+per-epoch exponential learning-rate decay, float32.
 
 - **dynsys**: `dynsys.dsr.fit` (one compiled step per batch, `jax.lax.scan` over time).
   Each `fit` call compiles its step afresh, so the script times two calls of different
