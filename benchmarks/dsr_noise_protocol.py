@@ -46,7 +46,9 @@ def main():
     args = parser.parse_args()
 
     bench = data.benchmark("lorenz63", noise=args.data_noise)
-    s = dsr.settings("lorenz63").replace(n_epochs=args.epochs, noise_std=args.batch_noise)
+    s = dsr.settings("lorenz63").replace(
+        pwl_units=2, n_epochs=args.epochs, noise_std=args.batch_noise
+    )  # the reference P
     if args.tau is not None:
         s = s.replace(tau=args.tau)
     if args.adaptive_alpha:

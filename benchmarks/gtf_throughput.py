@@ -2,11 +2,12 @@
 
 Both sides train the same model with the same protocol: the AL-RNN (M=20, P=2, N=3,
 identity observation) on the Lorenz-63 benchmark with sparse teacher forcing, i.e. the
-AL-RNN reference settings `dynsys.dsr.settings("lorenz63")` (Brenner et al., NeurIPS
-2024, and the ALRNN-DSR reference code's settings/lorenz63.json): τ = 16, windows of
-T̃ + 1 = 201 points, batch 16 drawn uniformly with replacement, Gaussian batch noise 0.05,
-MSE between the read-out **unforced** predictions z_t[:N] and x_1..x_T, RAdam with the
-per-epoch exponential learning-rate decay, float32.
+AL-RNN reference settings `dynsys.dsr.settings("lorenz63").replace(pwl_units=2)`
+(Brenner et al., NeurIPS 2024, and the ALRNN-DSR reference code's
+settings/lorenz63.json): τ = 16, windows of T̃ + 1 = 201 points, batch 16 drawn uniformly
+with replacement, Gaussian batch noise 0.05, MSE between the read-out **unforced**
+predictions z_t[:N] and x_1..x_T, RAdam with the per-epoch exponential learning-rate
+decay, float32.
 
 - **dynsys**: `dynsys.dsr.fit` (one compiled step per batch, `jax.lax.scan` over time).
   Each `fit` call compiles its step afresh, so the script times two calls of different
@@ -68,7 +69,7 @@ def time_dynsys(train, warmup: int, steps: int, seed: int) -> dict:
 
     from dynsys import dsr
 
-    s = dsr.settings("lorenz63")
+    s = dsr.settings("lorenz63").replace(pwl_units=2)  # the reference P
     model = dsr.ALRNN(s.latent_dim, s.pwl_units, train.shape[-1], key=jax.random.key(seed))
 
     def run(n):
@@ -135,7 +136,7 @@ def check_equivalence(train, seed: int) -> dict:
     from dynsys import dsr
     from dynsys.data import sample_windows
 
-    s = dsr.settings("lorenz63")
+    s = dsr.settings("lorenz63").replace(pwl_units=2)  # the reference P
     model = dsr.ALRNN(s.latent_dim, s.pwl_units, train.shape[-1], key=jax.random.key(seed))
     windows = sample_windows(jax.random.key(seed + 2), jnp.asarray(train),
                              window=s.sequence_length + 1, batch_size=s.batch_size,
@@ -172,7 +173,7 @@ def time_torch(train, warmup: int, steps: int, seed: int, threads: int) -> dict:
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
-    s = dsr.settings("lorenz63")
+    s = dsr.settings("lorenz63").replace(pwl_units=2)  # the reference P
     window, batch_size = s.sequence_length + 1, s.batch_size
     data = torch.from_numpy(train)
     offsets = torch.arange(window)

@@ -70,12 +70,14 @@ print(f"dynsys {dynsys.__version__}, small={SMALL}, solutions={SOLUTIONS}, outpu
 #
 # `data.benchmark("lorenz63")` simulates a training and a test trajectory (Δt = 0.01) from
 # independent initial conditions, z-scores both with the training statistics and adds 5 %
-# observation noise to the training copy. We build an AL-RNN with the reference size for
-# Lorenz-63 (M = 20, P = 2) and, for comparison, a PLRNN of the same M.
+# observation noise to the training copy. We build an AL-RNN with the AL-RNN paper's size
+# for Lorenz-63 (M = 20, P = 2: four subregions, the topologically minimal code this course
+# reads) and, for comparison, a PLRNN of the same M. (`dsr.settings("lorenz63")` itself
+# uses P = 10, which draws the attractor far better but has dozens of subregions.)
 
 # %%
 bench = data.benchmark("lorenz63", n_steps=N_STEPS, seed=0)
-s = dsr.settings("lorenz63").replace(n_epochs=EPOCHS, batches_per_epoch=BATCHES)
+s = dsr.settings("lorenz63").replace(pwl_units=2, n_epochs=EPOCHS, batches_per_epoch=BATCHES)
 if SMALL:
     s = s.replace(sequence_length=50)
 model = dynsys.ALRNN(s.latent_dim, s.pwl_units, 3, key=jax.random.key(0))

@@ -75,7 +75,7 @@ def test_settings_derived_from_lorenz63(lorenz):
     s = plan.settings
     assert s.tau == lag
     assert s.sequence_length == 12 * lag
-    assert (s.latent_dim, s.pwl_units) == (20, 2)
+    assert (s.latent_dim, s.pwl_units) == (20, 10)  # dsr.settings("lorenz63")
     assert plan.validation.shape == (1, 1000, 3)
     assert plan.train.n_times == 4000
     # z-scored with the training part's statistics
@@ -111,7 +111,7 @@ def test_latent_dim_grows_with_many_columns():
     rng = np.random.default_rng(0)
     x = np.cumsum(rng.normal(size=(600, 25)), axis=0)
     plan = _prepare(x, dt=1.0)
-    assert plan.settings.latent_dim == 25 + 2  # N + P: the read-out units stay linear
+    assert plan.settings.latent_dim == 25 + 10  # N + P: the read-out units stay linear
 
 
 # ---- bad input, rejected before anything is trained --------------------------------------------

@@ -293,7 +293,18 @@ def prepare(
         ),
     }
     if model == "alrnn":
-        derived["pwl_units"] = (base.pwl_units, "the Lorenz-63 setting")
+        given_m = overrides.get("latent_dim")
+        if isinstance(given_m, int) and "pwl_units" not in overrides and given_m < latent:
+            # a smaller M given without P: keep the N read-out units linear, at least one ReLU
+            derived["pwl_units"] = (
+                max(1, min(base.pwl_units, given_m - n_cols)),
+                f"the Lorenz-63 setting ({base.pwl_units}), at most latent_dim - N",
+            )
+        else:
+            derived["pwl_units"] = (
+                base.pwl_units,
+                "the Lorenz-63 setting (the lowest D_stsp of P = 2..16 there)",
+            )
     else:
         derived["hidden_dim"] = (base.hidden_dim, "the Lorenz-63 setting")
     s = base.replace(**{name: value for name, (value, _) in derived.items()})
