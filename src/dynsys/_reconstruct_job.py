@@ -121,7 +121,12 @@ def run_reconstruction(
         fig = dsr.plot_subregions(trained, z)
         fig.savefig(out / "subregions.png", dpi=120)
         plt.close(fig)
-        fig = dsr.plot_transition_graph(dsr.transition_matrix(codes, 2**trained.pwl_units))
+        # visited codes relabelled 0..k-1: with P = 10 there are 1024 possible codes
+        visited, ranks = np.unique(np.asarray(codes), return_inverse=True)
+        fig = dsr.plot_transition_graph(
+            dsr.transition_matrix(ranks.reshape(np.shape(codes)), visited.size),
+            regions=[int(c) for c in visited],
+        )
         fig.savefig(out / "transition_graph.png", dpi=120)
         plt.close(fig)
     fig = dsr.plot_attractor(x, gen, title=f"{source}: {model}")
