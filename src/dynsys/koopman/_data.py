@@ -12,25 +12,27 @@ import numpy as np
 from .._validation import as_array, check_finite, check_ndim, check_positive, is_traced
 
 
-def check_snapshots(ys: Any, name: str = "ys", min_time: int = 2):
-    """Return `ys` as `(batch, time, dim)` and whether it came batched; raise on bad input."""
+def check_snapshots(ys: Any, name: str = "ys", min_time: int = 2, *, add_batch: bool = True):
+    """Return `ys` as `(batch, time, dim)` and whether it came batched; raise on bad input.
+
+    With `add_batch=False` a `(time, dim)` array is returned as it is: adding the axis
+    outside `jit` copies the data.
+    """
     if isinstance(ys, (jax.Array, np.ndarray)) and jnp.issubdtype(ys.dtype, jnp.complexfloating):
         ys = jnp.asarray(ys)
     else:
         ys = as_array(ys, name)
     check_ndim(ys, name, (2, 3), "(time, dim) or (batch, time, dim)")
     batched = ys.ndim == 3
-    if not batched:
-        ys = ys[None]
-    if ys.shape[1] < min_time:
+    if ys.shape[-2] < min_time:
         raise ValueError(
             f"`{name}` must hold at least {min_time} snapshots along the time axis, "
-            f"got shape {tuple(ys.shape[1:] if not batched else ys.shape)}."
+            f"got shape {tuple(ys.shape)}."
         )
-    if ys.shape[2] < 1 or ys.shape[0] < 1:
+    if ys.size == 0:
         raise ValueError(f"`{name}` must not be empty, got shape {tuple(ys.shape)}.")
     check_finite(ys, name)
-    return ys, batched
+    return (ys[None] if add_batch and not batched else ys), batched
 
 
 def check_dt(dt: Any) -> float:

@@ -13,11 +13,17 @@ from jaxtyping import Array, Complex, Float
 
 from .._serialization import register_loadable
 from .._validation import as_array, check_int, check_ndim, is_traced
-from ._data import check_dt, check_snapshots, snapshot_pairs, warn_ill_conditioned
+from ._compress import (
+    Factor,
+    check_svd_method,
+    compress,
+    every_system,
+    reduce_and_rank,
+    within_gram_range,
+)
+from ._data import check_dt, check_snapshots, warn_ill_conditioned
 from ._eig import complex_dtype, eig
 from ._rank import check_rank_spec, select_rank
-
-_SVD_METHODS = ("qr", "gram", "direct")
 
 
 def _powers(eigenvalues, s):
@@ -217,6 +223,25 @@ class DMD(eqx.Module):
     needs anyway): σ₁/σ_r > ε^{−3/4} gives a warning with the condition number; σ_r = 0
     is an error.
 
+    How the SVD is computed (`svd`). When the snapshots Z = [x_0..x_m] are taller than wide
+    (dim > snapshots), Z = Q·R is reduced once to its small factor R (X = Q·Rx and
+    Y = Q·Ry share all but one column per trajectory); everything is computed from R, and
+    Q multiplies only the r columns of the basis and the modes. `"qr"` gets R by
+    Householder QR (backward stable) and applies Q from its reflectors. `"gram"` gets R
+    from the Gram matrix ZᴴZ (one matrix product and a small `eigh`, fewer flops than QR),
+    but singular values below √ε·σ₁ lose all accuracy. `"auto"` (the default) computes the
+    Gram route and keeps it only where the truncation lies well inside its accurate range,
+    judged from the Gram route's own singular values: σ_r(X) >= ε^{1/8}·σ₁(Z) (0.011 in
+    float64, 0.14 in float32; σ₁ of all snapshots, as the rounding error of ZᴴZ scales
+    with it; then the Gram route's errors are at most ε^{−1/8} times QR's, below 2e-12
+    relative in float64), and for rank rules that read the spectrum (energy fraction, optimal hard
+    threshold) a selected rank that no rounding error of the Gram route could change; with
+    TLS, also the TLS rank inside that range. Otherwise the fit is redone by `"qr"`. Inside
+    `jit`/`grad` the choice is a `lax.cond` on the data; under `vmap` the whole batch takes
+    one route: Gram if it is accurate for every system, QR otherwise (so a system's result
+    may differ in the last digits with the batch it is fitted in). `"direct"` does no
+    reduction: one LAPACK SVD of X.
+
     **Arguments:**
 
     - `rank`: PyDMD's `svd_rank` rule: int >= 1 fixed (error if larger than the data
@@ -225,10 +250,8 @@ class DMD(eqx.Module):
     - `exact`: exact (True) or projected (False, PyDMD's default) modes.
     - `tlsq_rank`: 0 (off) or the TLS projection rank.
     - `forward_backward`: forward-backward debiasing.
-    - `svd`: how the thin SVD of X (dim × pairs) is computed: `"qr"` (default; for tall X a
-      Householder QR then the SVD of the small R, backward stable), `"direct"` (one LAPACK
-      SVD) or `"gram"` (eigh of XᴴX; fastest for tall-skinny X, but singular values below
-      √ε·σ₁ lose all accuracy: use only with well-conditioned truncations).
+    - `svd`: how the thin SVD of X is computed: `"auto"` (default), `"qr"`, `"gram"` or
+      `"direct"`, as described above.
 
     ```python
     import jax.numpy as jnp
@@ -245,7 +268,7 @@ class DMD(eqx.Module):
     exact: bool = eqx.field(static=True, default=False)
     tlsq_rank: int = eqx.field(static=True, default=0)
     forward_backward: bool = eqx.field(static=True, default=False)
-    svd: str = eqx.field(static=True, default="qr")
+    svd: str = eqx.field(static=True, default="auto")
 
     def __check_init__(self):
         check_rank_spec(self.rank)
@@ -253,8 +276,7 @@ class DMD(eqx.Module):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be True or False, got {getattr(self, name)!r}.")
         check_int(self.tlsq_rank, "tlsq_rank", minimum=0)
-        if self.svd not in _SVD_METHODS:
-            raise ValueError(f"`svd` must be one of {_SVD_METHODS}, got {self.svd!r}.")
+        check_svd_method(self.svd)
 
     def fit(self, ys: Any, *, dt: float = 1.0, t0: float = 0.0) -> DMDResult:
         """Fit to snapshots `ys` `(time, dim)` or `(batch, time, dim)` sampled every `dt`.
@@ -268,10 +290,10 @@ class DMD(eqx.Module):
 
         **Returns:** a [`DMDResult`][dynsys.koopman.DMDResult].
         """
-        ys, batched = check_snapshots(ys, "ys")
+        ys, batched = check_snapshots(ys, "ys", add_batch=False)
         dt = check_dt(dt)
         t0 = float(t0)
-        n_pairs = ys.shape[0] * (ys.shape[1] - 1)
+        n_pairs = _pairs_shape(ys)[1]
         if self.tlsq_rank > n_pairs:
             raise ValueError(
                 f"`tlsq_rank`={self.tlsq_rank} exceeds the {n_pairs} snapshot pairs of `ys`."
@@ -280,21 +302,7 @@ class DMD(eqx.Module):
 
 
 def _fit(cfg: DMD, ys, dt: float, t0: float, batched: bool) -> DMDResult:
-    shape = (ys.shape[2], ys.shape[0] * (ys.shape[1] - 1))
-    q, u_small, s, vh, v_tls = _factor(ys, cfg.tlsq_rank, cfg.svd)
-    if cfg.rank == -1 or (isinstance(cfg.rank, int) and cfg.rank >= 1):
-        r = select_rank(np.zeros(min(shape)), shape, cfg.rank)
-    elif is_traced(s):
-        raise TypeError(
-            f"rank rule {cfg.rank!r} depends on the data values and cannot be used under "
-            "jax.jit/vmap; pass a fixed int `rank` >= 1."
-        )
-    else:
-        r = select_rank(np.asarray(s), shape, cfg.rank)
-    warn_ill_conditioned(s, r, s.dtype, "the snapshot matrix X")
-    lam, modes, amps, atilde, u = _operator(
-        ys, q, u_small, s, vh, v_tls, r, cfg.exact, cfg.forward_backward
-    )
+    lam, modes, amps, atilde, u, s = _fit_arrays(cfg, ys)
     if not batched:
         amps = amps[0]
     return DMDResult(
@@ -306,70 +314,168 @@ def _fit(cfg: DMD, ys, dt: float, t0: float, batched: bool) -> DMDResult:
         singular_values=s,
         dt=dt,
         t0=t0,
-        n_time=int(ys.shape[1]),
+        n_time=int(ys.shape[-2]),
         batched=batched,
         real=not jnp.issubdtype(ys.dtype, jnp.complexfloating),
     )
 
 
-def _tls_pairs(ys, v_tls):
-    x, y = snapshot_pairs(ys)
-    if v_tls is not None:
-        v_tls = v_tls.astype(jnp.result_type(x.dtype, v_tls.dtype))
-        p = v_tls @ v_tls.conj().T
-        x, y = x.astype(p.dtype) @ p, y.astype(p.dtype) @ p
-    return x, y
+def _batch_time_dim(ys) -> tuple[int, int, int]:
+    """(batch, time, dim) of `(time, dim)` or `(batch, time, dim)` snapshots."""
+    return (1, *ys.shape) if ys.ndim == 2 else ys.shape
 
 
-@functools.partial(jax.jit, static_argnames=("tlsq_rank", "method"))
-def _factor(ys, tlsq_rank: int, method: str):
-    v_tls = None
+def _pairs_shape(ys) -> tuple[int, int]:
+    """(dim, pairs): the shape of the snapshot matrix X."""
+    b, t, d = _batch_time_dim(ys)
+    return d, b * (t - 1)
+
+
+def _first_method(svd: str, ys) -> str:
+    """How Z is reduced first: only tall Z (dim > snapshots) is worth reducing."""
+    b, t, d = _batch_time_dim(ys)
+    tall = d > b * t
+    if svd == "direct" or not tall:
+        return "none"
+    return "gram" if svd == "auto" else svd
+
+
+def _fixed_rank(rule: int | float) -> bool:
+    """Whether a rank rule ignores the data values (int >= 1, or -1 for full rank)."""
+    return rule == -1 or (isinstance(rule, int) and rule >= 1)
+
+
+def _fit_arrays(cfg: DMD, ys):
+    """(λ, modes, amplitudes `(batch, r)`, Ã, U, σ) of a validated fit."""
+    if not is_traced(ys):
+        choice = _choose(cfg, ys)
+        if choice is not None:
+            red, r, _ = choice
+            warn_ill_conditioned(red.s, r, red.s.dtype, "the snapshot matrix X")
+            return _solve_jit(red, ys, r, cfg.exact, cfg.forward_backward)
+    if not _fixed_rank(cfg.rank):
+        raise TypeError(
+            f"rank rule {cfg.rank!r} depends on the data values and cannot be used under "
+            "jax.jit/vmap; pass a fixed int `rank` >= 1."
+        )
+    shape = _pairs_shape(ys)
+    r = select_rank(np.zeros(min(shape)), shape, cfg.rank)
+    return _fit_traced(ys, r, cfg.exact, cfg.forward_backward, cfg.tlsq_rank, cfg.svd)
+
+
+def _choose(cfg: DMD, ys):
+    """Reduce concrete data, pick the rank and (for `svd="auto"`) the route.
+
+    **Returns:** `(reduced problem, rank, route)` with route `"gram"`, `"qr"` or `"none"`;
+    None when the arrays turn out to be traced (inside a `jit` that closed over `ys`).
+    """
+    shape = _pairs_shape(ys)
+    if _fixed_rank(cfg.rank):
+        select_rank(np.zeros(min(shape)), shape, cfg.rank)  # a too-large rank fails early
+
+    def reduce(method):
+        red = _reduce_jit(ys, method, cfg.tlsq_rank)
+        return red, red.s, red.scale
+
+    def tls_accurate(red):
+        if cfg.tlsq_rank == 0:
+            return True
+        s_tls = np.asarray(red.s_tls)
+        scale = max(float(s_tls[0]), float(red.scale))
+        return bool(within_gram_range(s_tls, cfg.tlsq_rank, s_tls.dtype, scale))
+
+    method = _first_method(cfg.svd, ys)
+    return reduce_and_rank(reduce, method, cfg.svd == "auto", shape, cfg.rank, tls_accurate)
+
+
+def _route(cfg: DMD, ys: Any) -> str:
+    """The route `cfg.fit(ys)` takes on concrete data: `"gram"`, `"qr"` or `"none"`.
+
+    `"none"`: the data were not reduced (Z not taller than wide, or `svd="direct"`). Lets
+    tests see the automatic choice; the fit makes it in the same `_choose`.
+    """
+    ys, _ = check_snapshots(ys, "ys")
+    return _choose(cfg, ys)[2]
+
+
+def _columns(ys):
+    """Every snapshot as a column of Z `(dim, batch·time)`, and the columns of X, Y and x_0.
+
+    Pairs never straddle two trajectories (see `snapshot_pairs`); X and Y share all but
+    `batch` columns, so one reduction of Z serves both.
+    """
+    b, t, d = _batch_time_dim(ys)
+    idx = np.arange(b * t).reshape(b, t)
+    return ys.reshape(b * t, d).T, idx[:, :-1].ravel(), idx[:, 1:].ravel(), idx[:, 0]
+
+
+def _last_columns(ys):
+    """The columns of Z that are not in X: each trajectory's last snapshot."""
+    b, t, _ = _batch_time_dim(ys)
+    return np.arange(b * t).reshape(b, t)[:, -1]
+
+
+class _Reduced(eqx.Module):
+    """DMD in the coordinates of R, where Z = Q·R: X = Q·rx, Y = Q·`ry`, x_0 = Q·`r0`.
+
+    Holds Q (`factor`), the TLS-projected `ry`, the thin SVD `u`, `s`, `vh` of the projected
+    rx, the singular values `s_tls` of [rx; ry] (None without TLS), `scale` >= σ₁(Z) (the
+    Gram route's rounding error scales with σ₁(Z)², which can exceed σ₁(X) when the last
+    snapshots are large) and `n_rows`, the rows of Z (the state dimension).
+    """
+
+    factor: Factor
+    ry: Array
+    r0: Array
+    u: Array
+    s: Array
+    vh: Array
+    s_tls: Array | None
+    scale: Array
+    n_rows: int = eqx.field(static=True)
+
+
+def _reduce(ys, method: str, tlsq_rank: int) -> _Reduced:
+    z, ix, iy, i0 = _columns(ys)
+    r, factor = compress(z, method)
+    rx, ry, r0 = r[:, ix], r[:, iy], r[:, i0]
+    s_tls = None
     if tlsq_rank > 0:
-        x, y = snapshot_pairs(ys)
-        _, _, vh_xy = jnp.linalg.svd(jnp.concatenate([x, y], 0), full_matrices=False)
+        # [X; Y] = diag(Q, Q)·[rx; ry] has the right singular vectors of [rx; ry].
+        _, s_tls, vh_xy = jnp.linalg.svd(jnp.concatenate([rx, ry], 0), full_matrices=False)
         v_tls = vh_xy[:tlsq_rank].conj().T
-    x, _ = _tls_pairs(ys, v_tls)
-    q, u_small, s, vh = thin_svd(x, method)
-    return q, u_small, s, vh, v_tls
+        p = v_tls @ v_tls.conj().T
+        rx, ry = rx @ p, ry @ p
+    u, s, vh = jnp.linalg.svd(rx, full_matrices=False)
+    # Z = [X, last columns] up to a permutation, so σ₁(Z)² <= σ₁(X)² + ‖last columns‖²;
+    # with TLS, s[0] is that of the projected X, so σ₁([X; Y]) bounds σ₁(X) instead.
+    s_x = s[0] if s_tls is None else s_tls[0]
+    last = r[:, _last_columns(ys)]
+    scale = jnp.sqrt(s_x**2 + jnp.sum(jnp.abs(last) ** 2))
+    return _Reduced(factor, ry, r0, u, s, vh, s_tls, scale, int(z.shape[0]))
 
 
-def thin_svd(x, method: str = "qr"):
-    """Thin SVD of x (n, m) as (q, u_small, s, vh) with U = q @ u_small (q None: U = u_small)."""
-    n, m = x.shape
-    if method == "gram" and n > m:
-        g = x.conj().T @ x
-        evals, evecs = jnp.linalg.eigh(g)
-        evals, evecs = evals[::-1], evecs[:, ::-1]
-        s = jnp.sqrt(jnp.clip(evals, 0.0, None))
-        # U = X V Σ⁻¹, formed lazily: q = X, u_small = V Σ⁻¹ (zero columns for σ = 0).
-        safe = jnp.where(s > 0, s, jnp.ones_like(s))
-        inv = jnp.where(s > 0, 1.0 / safe, jnp.zeros_like(s)).astype(evecs.dtype)
-        return x, evecs * inv[None, :], s, evecs.conj().T
-    if method == "qr" and n > m:
-        q, rr = jnp.linalg.qr(x)
-        u_small, s, vh = jnp.linalg.svd(rr, full_matrices=False)
-        return q, u_small, s, vh
-    u, s, vh = jnp.linalg.svd(x, full_matrices=False)
-    return None, u, s, vh
+_reduce_jit = jax.jit(_reduce, static_argnames=("method", "tlsq_rank"))
 
 
-@functools.partial(jax.jit, static_argnames=("r", "exact", "fb"))
-def _operator(ys, q, u_small, s, vh, v_tls, r: int, exact: bool, fb: bool):
-    x, y = _tls_pairs(ys, v_tls)
-    u = u_small[:, :r]
-    if q is not None:
-        u = q @ u.astype(q.dtype)
-    s_r = s[:r]
-    v = vh[:r].conj().T
-    v = v.astype(jnp.result_type(v.dtype, y.dtype))
-    y = y.astype(v.dtype)
-    yv = (y @ v) / s_r.astype(v.dtype)[None, :]
-    u = u.astype(jnp.result_type(u.dtype, yv.dtype))
+def _times_complex(a, w):
+    """a @ w for a complex w, as two real products when a is real."""
+    if jnp.iscomplexobj(a):
+        return a @ w
+    return jax.lax.complex(a @ jnp.real(w), a @ jnp.imag(w))
+
+
+def _solve(red: _Reduced, ys, r: int, exact: bool, fb: bool):
+    """Ã, its eigenpairs, modes and amplitudes at rank r; only the r lifted columns are n-sized."""
+    u = red.u[:, :r]
+    s_r = red.s[:r]
+    v = red.vh[:r].conj().T
+    yv = (red.ry @ v) / s_r.astype(v.dtype)[None, :]
     atilde = u.conj().T @ yv
     cdt = complex_dtype(atilde.dtype)
     if fb:
-        xt = s_r[:, None].astype(vh.dtype) * vh[:r]
-        yt = u.conj().T @ y
+        xt = s_r[:, None].astype(red.vh.dtype) * red.vh[:r]
+        yt = u.conj().T @ red.ry
         xt, yt = xt.astype(cdt), yt.astype(cdt)
         # Ã_b = X̃ Ỹ⁺  <=>  Ỹᴴ Ã_bᴴ ≈ X̃ᴴ in least squares.
         a_back = jnp.linalg.lstsq(yt.conj().T, xt.conj().T)[0].conj().T
@@ -381,7 +487,62 @@ def _operator(ys, q, u_small, s, vh, v_tls, r: int, exact: bool, fb: bool):
         lam, w = eig(atilde)
     lam = lam.astype(cdt)
     w = w.astype(cdt)
-    modes = (yv.astype(cdt) if exact else u.astype(cdt)) @ w
-    x0 = ys[:, 0].astype(cdt)
-    amps = jnp.linalg.lstsq(modes, x0.T)[0].T
-    return lam, modes, amps, atilde, u
+    lifted = red.factor.lift(jnp.concatenate([u, yv], 1) if exact else u, _columns(ys)[0])
+    basis = lifted[:, :r]
+    modes = _times_complex(lifted[:, r:] if exact else basis, w)
+    # Q has orthonormal columns and x_0 = Q·r0, so the least-squares amplitudes of the
+    # n-sized modes are those of the small ones; the cutoff is the one lstsq would use on
+    # the n-sized modes.
+    rcond = float(jnp.finfo(s_r.dtype).eps) * max(red.n_rows, r)
+    small = (yv if exact else u).astype(cdt) @ w
+    amps = jnp.linalg.lstsq(small, red.r0.astype(cdt), rcond=rcond)[0].T
+    return lam, modes, amps, atilde, basis, red.s
+
+
+_solve_jit = jax.jit(_solve, static_argnames=("r", "exact", "fb"))
+
+
+def _qr_fit(ys, r: int, exact: bool, fb: bool, tlsq_rank: int):
+    """The QR route with Q applied from its reflectors; Q is formed only under differentiation.
+
+    `ormqr` (which skips forming Q) has no derivative rule, so derivatives come from the same
+    computation with Q formed explicitly (equal results, to rounding).
+    """
+
+    @jax.custom_jvp
+    def fit(ys):
+        return _solve(_reduce(ys, "qr", tlsq_rank), ys, r, exact, fb)
+
+    @fit.defjvp
+    def fit_jvp(primals, tangents):
+        def explicit(ys):
+            return _solve(_reduce(ys, "qr_explicit", tlsq_rank), ys, r, exact, fb)
+
+        return jax.jvp(explicit, primals, tangents)
+
+    return fit(ys)
+
+
+@functools.partial(jax.jit, static_argnames=("r", "exact", "fb", "tlsq_rank", "svd"))
+def _fit_traced(ys, r: int, exact: bool, fb: bool, tlsq_rank: int, svd: str):
+    """The fit at a fixed rank inside `jit`/`vmap`/`grad`: the automatic choice as a `lax.cond`.
+
+    Under `vmap` the whole batch takes one route (see `every_system`): Gram when it is
+    accurate for every system, QR (after the Gram attempt) otherwise.
+    """
+    method = _first_method(svd, ys)
+    if method == "qr":
+        return _qr_fit(ys, r, exact, fb, tlsq_rank)
+    red = _reduce(ys, method, tlsq_rank)
+    if svd != "auto" or method != "gram":
+        return _solve(red, ys, r, exact, fb)
+    dtype = red.s.dtype
+    ok = within_gram_range(red.s, r, dtype, red.scale)
+    if tlsq_rank > 0:
+        tls_scale = jnp.maximum(red.s_tls[0], red.scale)
+        ok = ok & within_gram_range(red.s_tls, tlsq_rank, dtype, tls_scale)
+    return jax.lax.cond(
+        every_system(ok),
+        lambda: _solve(red, ys, r, exact, fb),
+        lambda: _qr_fit(ys, r, exact, fb, tlsq_rank),
+    )

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Complex, Float
 
 from .._validation import as_array, check_int, check_ndim
+from ._compress import check_svd_method
 from ._data import check_dt, check_snapshots
 from ._dmd import DMD, DMDResult, forecast_from_state
 from ._hankel import _embed, check_delays
@@ -140,12 +141,13 @@ class HankelDMD(eqx.Module):
     exact: bool = eqx.field(static=True, default=False)
     tlsq_rank: int = eqx.field(static=True, default=0)
     forward_backward: bool = eqx.field(static=True, default=False)
-    svd: str = eqx.field(static=True, default="qr")
+    svd: str = eqx.field(static=True, default="auto")
 
     def __check_init__(self):
         check_rank_spec(self.rank)
         check_int(self.delays, "delays", minimum=1)
         check_int(self.lag, "lag", minimum=1)
+        check_svd_method(self.svd)
 
     def fit(self, ys: Any, *, dt: float = 1.0, t0: float = 0.0) -> HankelDMDResult:
         """Fit to `ys` `(time,)`, `(time, dim)` or `(batch, time, dim)` sampled every `dt`.

@@ -8,17 +8,16 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 from jax.scipy.linalg import expm
 from jaxtyping import Array, Bool, Complex, Float
 
 from .._validation import as_array, check_finite, check_in_range, check_int, check_ndim
+from ._compress import check_svd_method, compress, reduce_and_rank
 from ._data import check_dt, warn_ill_conditioned
-from ._dmd import thin_svd
 from ._eig import eig
 from ._finite_difference import finite_difference
 from ._hankel import _embed, check_delays, delay_unembed
-from ._rank import check_rank_spec, select_rank
+from ._rank import check_rank_spec
 
 
 @functools.partial(jax.jit, static_argnames=("dt",))
@@ -162,6 +161,8 @@ class HAVOK(eqx.Module):
     - `delays`: number of delays (window length), >= 2.
     - `lag`: spacing of the delays in samples.
     - `num_chaos`: number k of forcing coordinates.
+    - `svd`: how the thin SVD of the embedding is computed, as for
+      [`DMD`][dynsys.koopman.DMD]: `"auto"` (default), `"qr"`, `"gram"` or `"direct"`.
 
     ```python
     ys = dynsys.simulate(dynsys.systems.Lorenz63(), None, jnp.arange(0, 50, 0.002))
@@ -175,12 +176,14 @@ class HAVOK(eqx.Module):
     delays: int = eqx.field(static=True, default=10)
     lag: int = eqx.field(static=True, default=1)
     num_chaos: int = eqx.field(static=True, default=1)
+    svd: str = eqx.field(static=True, default="auto")
 
     def __check_init__(self):
         check_rank_spec(self.rank)
         check_int(self.delays, "delays", minimum=1)
         check_int(self.lag, "lag", minimum=1)
         check_int(self.num_chaos, "num_chaos", minimum=1)
+        check_svd_method(self.svd)
 
     def fit(self, ys: Any, *, dt: float) -> HAVOKResult:
         """Fit to one series `(time,)` or `(time, dim)` sampled every `dt`.
@@ -197,16 +200,29 @@ class HAVOK(eqx.Module):
         h = _embed(ys, self.delays, self.lag)
         if h.shape[0] < 3:
             raise ValueError("HAVOK needs at least 3 delay windows for its finite differences.")
-        q, u_small, s, vh = jax.jit(thin_svd, static_argnums=1)(h, "qr")
         shape = (h.shape[1], h.shape[0])
-        r = select_rank(np.asarray(s), shape, self.rank)
+
+        def reduce(method):
+            out = _reduced_svd(h, method)
+            return out, out[2], None
+
+        # Only tall embeddings (more windows than delay coordinates) are worth reducing.
+        tall = h.shape[0] > h.shape[1]
+        method = ("gram" if self.svd == "auto" else self.svd) if tall else "direct"
+        choice = reduce_and_rank(reduce, method, self.svd == "auto", shape, self.rank)
+        if choice is None:
+            raise TypeError(
+                "HAVOK.fit reads the singular values to choose its rank and route, so `ys` "
+                "must be concrete: it cannot run under jax.jit/vmap/grad."
+            )
+        (factor, u_small, s, vh), r, _ = choice
         if r < self.num_chaos + 1:
             raise ValueError(
                 f"HAVOK needs rank >= num_chaos + 1 = {self.num_chaos + 1}, but the rank rule "
                 f"{self.rank!r} gave {r}; increase `delays` or pass an int `rank`."
             )
         warn_ill_conditioned(s, r, s.dtype, "the delay embedding")
-        op, v, basis = _havok_fit(q, u_small, vh, r, dt)
+        op, v, basis = _havok_fit(factor, h, u_small, vh, r, dt)
         k = self.num_chaos
         return HAVOKResult(
             operator=op,
@@ -223,9 +239,17 @@ class HAVOK(eqx.Module):
         )
 
 
+@functools.partial(jax.jit, static_argnames=("method",))
+def _reduced_svd(h, method: str):
+    """Thin SVD of the embedding, h = Q·R, R = u_small Σ vh (Q kept as a factor)."""
+    r, factor = compress(h, "none" if method == "direct" else method)
+    u_small, s, vh = jnp.linalg.svd(r, full_matrices=False)
+    return factor, u_small, s, vh
+
+
 @functools.partial(jax.jit, static_argnames=("r", "dt"))
-def _havok_fit(q, u_small, vh, r: int, dt: float):
-    v = u_small[:, :r] if q is None else q @ u_small[:, :r]
+def _havok_fit(factor, h, u_small, vh, r: int, dt: float):
+    v = factor.lift(u_small[:, :r], h)
     v_dot = finite_difference(v, dt)
     xi = jnp.linalg.lstsq(v, v_dot)[0]
     return xi.T, v, vh[:r].T

@@ -84,3 +84,54 @@ def select_rank(singular_values: Any, shape: tuple[int, int], rank: int | float)
         return r
     energy = np.cumsum(s**2) / np.sum(s**2)
     return int(min(np.searchsorted(energy, rank) + 1, k))
+
+
+def rank_interval(
+    lower: Any, upper: Any, shape: tuple[int, int], rank: int | float
+) -> tuple[int, int]:
+    """The smallest and largest rank a rule can select when σ_i is known only within bounds.
+
+    Each σ_i lies somewhere in `[lower_i, upper_i]`. Used to check that a rank read from
+    inaccurate singular values (the Gram route's) is the rank the accurate ones would give:
+    it is when both ends are equal. Each rule is monotone in the pieces it compares, so the
+    extremes come from the interval ends:
+
+    - `0` (optimal hard threshold): fewest kept, the lower σ against the threshold of the
+      upper median; most kept, the upper σ against the threshold of the lower median.
+    - float energy fraction: the cumulative energy of the first k is largest with the upper
+      σ inside and the lower outside, and smallest the other way round.
+    - int `r >= 1` and `-1` do not read the values: `(r, r)` and `(k, k)`.
+
+    **Arguments:** `lower`, `upper` `(k,)` (decreasing within the rounding, >= 0);
+    `shape` `(n, m)` of the data matrix; `rank` the rule.
+
+    **Returns:** `(r_min, r_max)`.
+    """
+    lo = np.asarray(lower, dtype=np.float64)
+    hi = np.asarray(upper, dtype=np.float64)
+    k = lo.shape[0]
+    rank = check_rank_spec(rank)
+    if isinstance(rank, int) and rank != 0:
+        r = select_rank(hi, shape, rank)
+        return r, r
+    if rank == 0:
+        omega = svht_omega(min(shape) / max(shape))
+        fewest = int(np.sum(lo > omega * np.median(hi)))
+        most = int(np.sum(hi > omega * np.median(lo)))
+        return max(fewest, 1), max(most, 1)
+    lo2, hi2 = lo**2, hi**2
+    inside_hi, inside_lo = np.cumsum(hi2), np.cumsum(lo2)
+    outside_hi = np.sum(hi2) - inside_hi
+    outside_lo = np.sum(lo2) - inside_lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        most_energy = inside_hi / (inside_hi + outside_lo)
+        least_energy = inside_lo / (inside_lo + outside_hi)
+    most_energy = np.nan_to_num(most_energy, nan=1.0)
+    least_energy = np.nan_to_num(least_energy, nan=0.0)
+
+    def first_reaching(energy):
+        # The first k whose energy reaches the fraction, as in `select_rank`.
+        hits = np.nonzero(energy >= rank)[0]
+        return int(hits[0]) + 1 if hits.size else k
+
+    return first_reaching(most_energy), first_reaching(least_energy)
