@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow test-examples test-integration lint format clean bench-install docs
+.PHONY: demo test test-slow test-examples test-integration test-dysts lint format clean bench-install docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test-examples: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow -o addopts=""
+
+# The dysts bridge against dysts itself, every system (right-hand sides, simulate, gradients):
+# installs the dysts extra, which `make test` leaves out (it pins pandas<3, see pyproject.toml).
+test-dysts: $(STAMP)
+	$(PY) -m pip install -e ".[test,dysts]"
+	$(PY) -m pytest -q -o addopts="" tests/systems/test_dysts_bridge.py tests/systems/test_dysts_optional.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests examples benchmarks tools

@@ -1,10 +1,14 @@
-"""Ground-truth dynamical systems: flows, maps, user systems and a registry."""
+"""Ground-truth dynamical systems: flows, maps, user systems, a registry and the dysts bridge."""
 
 from ._abstract import AbstractFlow as AbstractFlow
 from ._abstract import AbstractMap as AbstractMap
 from ._abstract import AbstractSystem as AbstractSystem
 from ._abstract import LyapunovReference as LyapunovReference
 from ._abstract import param as param
+from ._dysts import DystsFlow as DystsFlow
+from ._dysts import dysts_excluded as dysts_excluded
+from ._dysts import dysts_names as dysts_names
+from ._dysts import from_dysts as from_dysts
 from ._flows import Chua as Chua
 from ._flows import Duffing as Duffing
 from ._flows import Lorenz63 as Lorenz63
@@ -38,6 +42,10 @@ __all__ = [
     "FunctionFlow",
     "FunctionMap",
     "from_function",
+    "DystsFlow",
+    "dysts_excluded",
+    "dysts_names",
+    "from_dysts",
     "Henon",
     "Logistic",
     "get",
