@@ -27,6 +27,17 @@ def test_demo_small_writes_outputs(tmp_path):
     for fig in ("attractor.png", "power_spectra.png", "subregions.png", "transition_graph.png"):
         assert (out / fig).stat().st_size > 1000
     assert (out / "model.eqx").exists()
+    # the default ensemble: the member with the lowest training D_stsp is the one evaluated
+    scores = metrics["train_d_stsp_per_seed"]
+    assert metrics["seeds"] == len(scores) == 3
+    assert metrics["chosen_seed"] == int(np.nanargmin(scores))
+
+
+def test_demo_rejects_seeds_below_one(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--small", "--seeds", "0"])
+    assert exc.value.code == 2
+    assert "--seeds must be >= 1" in capsys.readouterr().err
 
 
 @pytest.mark.integration
