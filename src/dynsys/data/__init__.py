@@ -1,7 +1,8 @@
 """Shared trajectory datasets: container, standardisation, splits, samplers, benchmarks.
 
 - [`Trajectories`][]: times `(time,)`, states `(batch, time, *state_shape)`, optional
-  inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load;
+  inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load; long-format
+  pandas DataFrames and xarray Datasets in and out (`from_dataframe`, `to_dataframe`, ...);
   [`batched_states`][] checks an array or `Trajectories` into `(batch, time, dim)`.
 - [`Standardization`][] / [`standardize`][]: per-channel z-scoring that can be inverted.
 - [`split_time`][], [`split_trajectories`][]: train/test splits.

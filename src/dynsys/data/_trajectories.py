@@ -46,7 +46,9 @@ class Trajectories(eqx.Module):
 
     Immutable: every method returns a new object. Build one from plain arrays with
     [`Trajectories.from_arrays`][]; save and load with [`Trajectories.save`][] /
-    [`Trajectories.load`][] (`.npz`, metadata stored as JSON text, no pickle).
+    [`Trajectories.load`][] (`.npz`, metadata stored as JSON text, no pickle); convert
+    from and to tables with [`Trajectories.from_dataframe`][] / [`Trajectories.to_dataframe`][]
+    (pandas) and [`Trajectories.from_xarray`][] / [`Trajectories.to_xarray`][] (xarray).
 
     **Arguments:**
 
@@ -190,6 +192,106 @@ class Trajectories(eqx.Module):
         metadata["dt"] = dt
         return cls(times, states, inputs, metadata)
 
+    @classmethod
+    def from_dataframe(
+        cls,
+        df: Any,
+        *,
+        time: Any = None,
+        columns: Any = None,
+        group: Any = None,
+        inputs: Any = None,
+        dt: float | None = None,
+        resample: bool = False,
+        **metadata: Any,
+    ) -> Trajectories:
+        """Build trajectories from a long-format pandas DataFrame (one row per sample).
+
+        pandas is optional for dynsys; this method imports it and raises an `ImportError`
+        when it is missing.
+
+        **Arguments:**
+
+        - `df`: a `pandas.DataFrame`, rows of one trajectory in time order.
+        - `time`: the column of sample times. It must be strictly increasing within each
+          trajectory, the same in all of them, and uniformly spaced: its spacing is `dt`.
+          `None` (default): no time column, the rows are spaced by `dt`.
+        - `columns`: the state columns, in order (one label or a list); default every column
+          that is not `time`, `group` or `inputs`.
+        - `group`: a column whose values split the rows into trajectories (the batch axis,
+          in order of first appearance); every trajectory must have the same length.
+          `None`: the whole frame is one trajectory.
+        - `inputs`: columns of external inputs, if any.
+        - `dt`: the sampling step without a time column (default 1); with one it must agree.
+        - `resample`: `True` interpolates an irregular time column linearly onto the uniform
+          grid with the same first and last time and number of samples (per trajectory).
+          Default `False`: an irregular time column is an error.
+        - `metadata`: JSON-serialisable keywords, as for [`Trajectories.from_arrays`][].
+          The state and input column labels are stored as `state_names` and `input_names`
+          (used by [`Trajectories.to_dataframe`][]).
+
+        **Returns:** a [`Trajectories`][] with states `(n_groups, rows per group, dim)`.
+
+        Missing values, non-numeric columns, a time column that is not strictly increasing
+        or not uniform, unequal group lengths and unknown column names raise a
+        `ValueError`/`TypeError` naming the argument and the column.
+
+        ```python
+        import numpy as np, pandas as pd
+        from dynsys.data import Trajectories
+        df = pd.DataFrame({"run": np.repeat(["a", "b"], 50), "t": np.tile(0.1 * np.arange(50), 2),
+                           "x": np.random.randn(100), "y": np.random.randn(100)})
+        traj = Trajectories.from_dataframe(df, time="t", group="run")
+        traj.states.shape, traj.dt                          # (2, 50, 2), 0.1
+        df2 = traj.to_dataframe()                           # columns trajectory, time, x, y
+        ```
+        """
+        return _from_frame(
+            cls, df, time, columns, group, inputs, dt, resample, metadata, columns_arg="columns"
+        )
+
+    @classmethod
+    def from_xarray(
+        cls,
+        ds: Any,
+        *,
+        time: str = "time",
+        variables: Any = None,
+        inputs: Any = None,
+        dt: float | None = None,
+        resample: bool = False,
+        **metadata: Any,
+    ) -> Trajectories:
+        """Build trajectories from an xarray Dataset with one variable per state channel.
+
+        xarray is optional for dynsys; this method imports it and raises an `ImportError`
+        when it is missing. The Dataset is read through `Dataset.to_dataframe` and
+        [`Trajectories.from_dataframe`][], with the same rules and errors.
+
+        **Arguments:**
+
+        - `ds`: an `xarray.Dataset` whose state (and input) variables all have dimensions
+          `(time,)` or `(trajectory, time)` (any name for the trajectory dimension).
+        - `time`: the time dimension; its coordinate gives the times and `dt` (without a
+          coordinate the samples are numbered 0, 1, ...).
+        - `variables`: the state variables, in order; default every data variable that is
+          not in `inputs`.
+        - `inputs`, `dt`, `resample`, `metadata`: as for [`Trajectories.from_dataframe`][].
+
+        **Returns:** a [`Trajectories`][] with states `(trajectory, time, dim)`.
+
+        ```python
+        ds = traj.to_xarray()
+        Trajectories.from_xarray(ds).states.shape == traj.states.shape   # True
+        ```
+        """
+        from ._tabular import dataset_to_frame
+
+        frame, group, labels = dataset_to_frame(ds, time=time, variables=variables, inputs=inputs)
+        return _from_frame(
+            cls, frame, time, labels, group, inputs, dt, resample, metadata, columns_arg="variables"
+        )
+
     # ------------------------------------------------------------------ properties
     @property
     def metadata(self) -> dict[str, Any]:
@@ -292,6 +394,103 @@ class Trajectories(eqx.Module):
             self.times[sl], self.states[:, sl], inputs, self.metadata, _check_values=False
         )
 
+    # ------------------------------------------------------------------ tables
+    def to_dataframe(self, *, time: str = "time", group: str = "trajectory") -> Any:
+        """The trajectories as a long-format pandas DataFrame, one row per sample.
+
+        pandas is optional for dynsys; this method imports it and raises an `ImportError`
+        when it is missing.
+
+        **Arguments:**
+
+        - `time`: the name of the time column.
+        - `group`: the name of the column of trajectory indices `0..batch-1`, present only
+          when there is more than one trajectory.
+
+        **Returns:** a `pandas.DataFrame` with `batch * time` rows (trajectory-major, time
+        within) and columns `group` (batch > 1), `time`, one per state channel (the
+        `state_names` metadata when it has `dim` entries, else `x0, x1, ...`) and one per
+        input channel (`input_names`, else `u0, u1, ...`), in the dtype of the states.
+        [`Trajectories.from_dataframe`][]`(df, time=time, group=group)` gives back the same
+        times and states. Field data `(batch, time, channels, *space)` is refused.
+
+        ```python
+        df = traj.to_dataframe()
+        back = Trajectories.from_dataframe(df, time="time", group="trajectory")
+        ```
+        """
+        from ._tabular import arrays_to_frame
+
+        times, states, inputs, names, input_names = self._table_parts("to_dataframe", time, group)
+        return arrays_to_frame(
+            times,
+            states,
+            inputs,
+            state_names=names,
+            input_names=input_names,
+            time=time,
+            group=group,
+        )
+
+    def to_xarray(self, *, time: str = "time", group: str = "trajectory") -> Any:
+        """The trajectories as an xarray Dataset, one variable per state and input channel.
+
+        xarray is optional for dynsys; this method imports it and raises an `ImportError`
+        when it is missing.
+
+        **Arguments:**
+
+        - `time`, `group`: the names of the time dimension (its coordinate holds `times`)
+          and of the trajectory dimension (present only when batch > 1).
+
+        **Returns:** an `xarray.Dataset` whose variables (named as the columns of
+        [`Trajectories.to_dataframe`][]) have dimensions `(group, time)`, or `(time,)` for a
+        single trajectory; `attrs["dynsys_metadata"]` holds the metadata as JSON text.
+        [`Trajectories.from_xarray`][]`(ds, time=time)` gives back the same times and
+        states. Field data is refused.
+
+        ```python
+        ds = traj.to_xarray()
+        ds["x0"].dims                                  # ("trajectory", "time") or ("time",)
+        ```
+        """
+        from ._tabular import arrays_to_dataset
+
+        times, states, inputs, names, input_names = self._table_parts("to_xarray", time, group)
+        return arrays_to_dataset(
+            times,
+            states,
+            inputs,
+            state_names=names,
+            input_names=input_names,
+            time=time,
+            group=group,
+            attrs={"dynsys_metadata": self.metadata_json},
+        )
+
+    def _table_parts(self, what: str, time: str, group: str) -> tuple[Any, ...]:
+        """Numpy arrays and column names for `to_dataframe` / `to_xarray`, checked."""
+        if len(self.state_shape) != 1:
+            raise ValueError(
+                f"`{what}` needs states (batch, time, dim); these are fields with state shape "
+                f"{self.state_shape}. Flatten them first, e.g. "
+                "`traj.replace(states=traj.states.reshape(*traj.states.shape[:2], -1))`."
+            )
+        for value, name in ((time, "time"), (group, "group")):
+            if not isinstance(value, str):
+                raise TypeError(f"`{name}` must be a column name (str), got {value!r}.")
+        meta = self.metadata
+        names = _channel_names(meta.get("state_names"), self.dim, "x")
+        input_names = _channel_names(meta.get("input_names"), self.input_dim or 0, "u")
+        used = [time, *names, *input_names] + ([group] if self.n_trajectories > 1 else [])
+        if len(set(used)) != len(used):
+            raise ValueError(
+                f"`{what}` would write a column name twice: {used!r}; choose other `time`/"
+                "`group` names or change the `state_names`/`input_names` metadata."
+            )
+        inputs = None if self.inputs is None else np.asarray(self.inputs)
+        return np.asarray(self.times), np.asarray(self.states), inputs, names, input_names
+
     # ------------------------------------------------------------------ npz io
     def save(self, path: str | os.PathLike) -> pathlib.Path:
         """Write to a `.npz` file (suffix added if missing); metadata as JSON text, no pickle.
@@ -354,6 +553,51 @@ def _infer_dt(times: Any) -> float | None:
     if np.all(np.abs(d - step) <= tol + 1e-9 * abs(step)):
         return float(step)
     return None
+
+
+def _from_frame(
+    cls: type[Trajectories],
+    df: Any,
+    time: Any,
+    columns: Any,
+    group: Any,
+    inputs: Any,
+    dt: float | None,
+    resample: bool,
+    metadata: dict[str, Any],
+    *,
+    columns_arg: str,
+) -> Trajectories:
+    """`from_dataframe` and `from_xarray`: `columns_arg` names the state columns' argument."""
+    from ._tabular import frame_to_arrays
+
+    times, states, ins, labels = frame_to_arrays(
+        df,
+        time=time,
+        columns=columns,
+        group=group,
+        inputs=inputs,
+        resample=resample,
+        infer_dt=_infer_dt,
+        columns_arg=columns_arg,
+    )
+    metadata.setdefault("state_names", [_label_text(c) for c in labels])
+    if ins is not None:
+        input_labels = [inputs] if isinstance(inputs, str) else list(inputs)
+        metadata.setdefault("input_names", [_label_text(c) for c in input_labels])
+    return cls.from_arrays(states, times, dt=dt, inputs=ins, **metadata)
+
+
+def _label_text(label: Any) -> str:
+    """A column label as text for the `state_names`/`input_names` metadata."""
+    return label if isinstance(label, str) else str(label)
+
+
+def _channel_names(stored: Any, n: int, prefix: str) -> list[str]:
+    """The stored channel names when they are `n` strings, else `prefix0..prefix{n-1}`."""
+    if isinstance(stored, list) and len(stored) == n and all(isinstance(c, str) for c in stored):
+        return list(stored)
+    return [f"{prefix}{j}" for j in range(n)]
 
 
 def _check_float_dtype(dtype: Any, name: str) -> np.dtype:
