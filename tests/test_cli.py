@@ -33,11 +33,12 @@ def test_demo_small_writes_outputs(tmp_path):
     assert metrics["chosen_seed"] == int(np.nanargmin(scores))
 
 
-def test_demo_rejects_seeds_below_one(capsys):
+def test_demo_rejects_seeds_below_one(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
-        main(["demo", "--small", "--seeds", "0"])
+        main(["demo", "--small", "--seeds", "0", "--out", str(tmp_path / "demo")])
     assert exc.value.code == 2
     assert "--seeds must be >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "demo").exists()
 
 
 @pytest.mark.integration

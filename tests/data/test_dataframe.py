@@ -30,7 +30,7 @@ def test_grouped_frame_reads_batch_axis_and_dt_from_time_column():
     df = _frame()
     traj = Trajectories.from_dataframe(df, time="t", columns=["a", "b"], group="run")
     assert traj.states.shape == (3, 20, 2) and traj.inputs is None
-    assert traj.dt == pytest.approx(0.25, rel=1e-12)
+    np.testing.assert_allclose(traj.dt, 0.25, rtol=1e-12)
     np.testing.assert_array_equal(np.asarray(traj.times), 1.0 + 0.25 * np.arange(20))
     for i in range(3):
         rows = df[df["run"] == f"r{i}"]
@@ -89,7 +89,7 @@ def test_round_trip_is_exact(n_traj, with_inputs):
     np.testing.assert_array_equal(np.asarray(back.times), np.asarray(traj.times))
     if with_inputs:
         np.testing.assert_array_equal(np.asarray(back.inputs), inputs)
-    assert back.dt == pytest.approx(traj.dt, rel=1e-12)
+    np.testing.assert_allclose(back.dt, traj.dt, rtol=1e-12)
     assert back.states.dtype == traj.states.dtype
 
 
@@ -117,7 +117,7 @@ def test_resample_interpolates_onto_uniform_grid_only_when_asked():
     traj = Trajectories.from_dataframe(df, time="t", columns="x", inputs="u", resample=True)
     grid = np.linspace(0.0, 1.0, 6)
     np.testing.assert_allclose(np.asarray(traj.times), grid, rtol=0, atol=1e-15)
-    assert traj.dt == pytest.approx(0.2, rel=1e-12)
+    np.testing.assert_allclose(traj.dt, 0.2, rtol=1e-12)
     # A linear signal is interpolated exactly.
     np.testing.assert_allclose(np.asarray(traj.states[0, :, 0]), 2.0 * grid + 1.0, atol=1e-14)
     np.testing.assert_allclose(np.asarray(traj.inputs[0, :, 0]), -grid, atol=1e-14)
@@ -262,7 +262,7 @@ def test_xarray_round_trip_is_exact(n_traj):
     np.testing.assert_array_equal(np.asarray(back.states), states)
     np.testing.assert_array_equal(np.asarray(back.inputs), inputs)
     np.testing.assert_array_equal(np.asarray(back.times), np.asarray(traj.times))
-    assert back.dt == pytest.approx(0.02, rel=1e-12)
+    np.testing.assert_allclose(back.dt, 0.02, rtol=1e-12)
 
 
 def test_xarray_time_first_layout_and_bad_input():
