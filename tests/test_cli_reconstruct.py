@@ -239,8 +239,10 @@ def test_dt_from_times_tolerates_rounding():
 def test_divergence_is_one_message_and_exit_1(tmp_path, capsys, monkeypatch):
     from dynsys import training
 
-    def diverge(*args, **kwargs):
-        raise training.NonFiniteError("non-finite at step 7", step=7, quantity="loss")
+    # dsr.fit appends its `failure_hint` (reconstruct's advice) to the core's message.
+    def diverge(*args, failure_hint="", **kwargs):
+        message = f"non-finite at step 7. {failure_hint}"
+        raise training.NonFiniteError(message, step=7, quantity="loss")
 
     monkeypatch.setattr(rec_module, "fit", diverge)
     path = write_csv(tmp_path / "osc.csv", n=400)

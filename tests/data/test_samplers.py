@@ -98,6 +98,10 @@ def test_window_sampler_matches_function_and_compiles_once(caplog):
     )
     np.testing.assert_array_equal(np.asarray(xs), np.asarray(ref_x))
     assert us.shape == (4, 9, 1)
+    # The training core's convention sampler(step, key): the same windows at every step.
+    np.testing.assert_array_equal(np.asarray(sampler(7, jax.random.key(2))[0]), np.asarray(xs))
+    with pytest.raises(TypeError, match="sampler\\(step, key\\)"):
+        sampler(1, 2, 3)
     with jax.log_compiles(), caplog.at_level(logging.WARNING):
         for seed in range(3, 6):
             sampler(keys[seed])

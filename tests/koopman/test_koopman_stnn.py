@@ -1,11 +1,14 @@
 """Structured layers, StNN and its dense twin trained with the training core, SINDy."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from scipy.linalg import hankel, toeplitz
 
+from dynsys import training
 from dynsys.koopman import (
     HankelLinear,
     MLPForecaster,
@@ -67,7 +70,9 @@ def test_stnn_trains_with_the_training_core_and_reports_costs():
     assert dense.n_params == 272 + 34
     assert model.flops > 0 and dense.flops == 2 * (16 * 16 + 16 * 2)
     before = float(jnp.mean((jax.vmap(model)(_windows(ys, 8)) - ys[8:]) ** 2))
-    fit = train_forecaster(model, ys, n_steps=60, key=jax.random.key(1), batch_size=32)
+    fit = train_forecaster(
+        model, ys, n_steps=60, key=jax.random.key(1), batch_size=32, progress=False
+    )
     after = float(jnp.mean((jax.vmap(fit.model)(_windows(ys, 8)) - ys[8:]) ** 2))
     assert after < 0.3 * before
     assert fit.history["loss"].shape == (60,)
@@ -81,6 +86,64 @@ def test_stnn_trains_with_the_training_core_and_reports_costs():
 
 def _windows(ys, d):
     return jnp.stack([ys[i : i + d] for i in range(len(ys) - d)])
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_array))]
+
+
+def _oscillators():
+    t = np.arange(60) * 0.1
+    return np.stack([np.stack([np.sin(t + p), np.cos(1.3 * t + p)], -1) for p in (0.0, 1.0)])
+
+
+def test_train_forecaster_uses_a_given_optimizer_and_evaluation():
+    ys = _oscillators()
+    model = StNN(dim=2, delays=4, depth=1, key=jax.random.key(0))
+    # Zero SGD steps leave the parameters as they are (the default Adam would move them).
+    evaluation = training.Evaluation(lambda m: {"bias": jnp.sum(m.layers[0].bias)}, every=2)
+    fit = train_forecaster(
+        model,
+        ys,
+        n_steps=4,
+        key=jax.random.key(1),
+        batch_size=8,
+        optimizer=optax.sgd(0.0),
+        evaluation=evaluation,
+        progress=False,
+    )
+    for a, b in zip(_leaves(model), _leaves(fit.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fit.eval_history["step"], [2, 4])
+    np.testing.assert_array_equal(fit.eval_history["bias"], float(jnp.sum(model.layers[0].bias)))
+    assert fit.history["loss"].shape == (4,) and np.all(np.diff(fit.history["loss"]) != 0)
+
+
+def test_train_forecaster_checkpoint_and_resume_continue_bit_for_bit(tmp_path):
+    ys = _oscillators()
+    model = MLPForecaster(dim=2, delays=4, depth=1, key=jax.random.key(0))
+    kw = dict(key=jax.random.key(1), batch_size=8, horizon=2, progress=False)
+    full = train_forecaster(model, ys, n_steps=6, **kw)
+    train_forecaster(model, ys, n_steps=3, checkpoint=training.Checkpointing(tmp_path), **kw)
+    resume = training.Checkpointing(tmp_path, resume=True)
+    resumed = train_forecaster(model, ys, n_steps=6, checkpoint=resume, **kw)
+    assert resumed.steps == 6
+    np.testing.assert_array_equal(resumed.history["step"], np.arange(6))
+    np.testing.assert_array_equal(resumed.history["loss"], full.history["loss"])
+    for a, b in zip(_leaves(full.model), _leaves(resumed.model), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_forecaster_divergence_names_the_step_and_the_hint():
+    ys = _oscillators()
+    model = StNN(dim=2, delays=4, depth=1, key=jax.random.key(0))
+    # Step 0 moves the weights by 1e200 times the gradient: the loss of step 1 overflows.
+    for policy in ("raise", training.RollbackOnNonfinite(max_rollbacks=0)):
+        with pytest.raises(training.NonFiniteError, match="Delay-forecaster remedies") as info:
+            train_forecaster(model, ys, n_steps=4, key=jax.random.key(1), batch_size=8,
+                             optimizer=optax.sgd(1e200), on_nonfinite=policy,
+                             progress=False)  # fmt: skip
+        assert info.value.step == 1 and "step 1" in str(info.value)
 
 
 def test_sindy_recovers_lotka_volterra():

@@ -136,3 +136,60 @@ def test_bad_fit_inputs():
     first_missing[0, 0] = False
     with pytest.raises(ValueError, match="first time point"):
         nde.fit(model, ys, ts=ts, mask=first_missing, key=key, steps=1, progress=False)
+
+
+def _quick():
+    # The quickest NeuralODE to compile (Euler, direct adjoint, 20 steps per solve), for the
+    # checks of fit's plumbing, which do not need an accurate flow.
+    return nde.NeuralODE(
+        2, vector_field=Linear(jnp.asarray(A)), solver=diffrax.Euler(),
+        stepsize_controller=diffrax.ConstantStepSize(), adjoint=diffrax.DirectAdjoint(),
+        dt0=0.1, max_steps=32,
+    )  # fmt: skip
+
+
+# Finite updates for two steps, then an infinite learning rate.
+DIVERGING = optax.sgd(lambda count: jnp.where(count >= 2, jnp.inf, 1e-3))
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_array))]
+
+
+def test_given_optimizer_is_used():
+    # A zero learning rate leaves every parameter exactly where it was (the default
+    # optimizer, adabelief, would move them).
+    ts, ys = _linear_data(n=4)
+    model = _quick()
+    result = nde.fit(model, ys, ts=ts, key=jax.random.key(0), steps=2, batch_size=2,
+                     optimizer=optax.sgd(0.0), progress=False)  # fmt: skip
+    assert result.history["loss"][0] > 0
+    for a, b in zip(_leaves(result.model), _leaves(model), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_diverging_run_names_the_step_and_the_nde_hint():
+    ts, ys = _linear_data(n=4)
+    with pytest.raises(training.NonFiniteError) as info:
+        nde.fit(_quick(), ys, ts=ts, key=jax.random.key(0), steps=5, batch_size=2,
+                optimizer=DIVERGING, progress=False)  # fmt: skip
+    err = info.value
+    # The last good model solves fine, so this is no solver failure.
+    assert not isinstance(err, nde.SolverError)
+    assert err.step == 2 and err.quantity.startswith("parameters")
+    assert "step 2" in str(err) and "Neural DEs:" in str(err) and "`lengths`" in str(err)
+
+
+def test_fit_options_are_checked():
+    ts, ys = _linear_data(n=3)
+    model = _cheap()
+    key = jax.random.key(0)
+    with pytest.raises(TypeError, match="Checkpointing"):
+        nde.fit(model, ys, ts=ts, key=key, steps=1, checkpoint="runs", progress=False)
+    with pytest.raises(ValueError, match="`eval_every` was given without `eval_fn`"):
+        nde.fit(model, ys, ts=ts, key=key, steps=1, eval_every=2, progress=False)
+    with pytest.raises(ValueError, match="on_nonfinite"):
+        nde.fit(model, ys, ts=ts, key=key, steps=1, on_nonfinite="ignore", progress=False)
+    with pytest.raises(ValueError, match="shared time grid"):
+        nde.fit(model, ys, ts=jnp.tile(ts, (3, 1)), key=key, steps=1, shooting=2,
+                progress=False)  # fmt: skip

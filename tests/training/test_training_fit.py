@@ -1,6 +1,8 @@
 """The fitting loop: convergence, one compilation, evaluation and best selection, guard,
 rollback, resume bit for bit, ensembles, bad input."""
 
+from typing import ClassVar
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -8,7 +10,16 @@ import numpy as np
 import optax
 import pytest
 
-from dynsys.training import FitResult, NonFiniteError, fit
+from dynsys.training import (
+    AbstractObjective,
+    Checkpointing,
+    Evaluation,
+    FitResult,
+    LossFunction,
+    NonFiniteError,
+    RollbackOnNonfinite,
+    fit,
+)
 
 
 class Linear(eqx.Module):
@@ -79,8 +90,8 @@ def test_step_is_traced_once_and_progress_bar_shows_loss(capsys):
 
     state = (jnp.asarray(1.0), jnp.asarray(0))  # weak-typed on purpose
     result = fit(
-        _linear(), loss_fn, _random_batches, optimizer=optax.adam(0.05), n_steps=12,
-        key=jax.random.key(0), has_aux=True, train_state=state,
+        _linear(), LossFunction(loss_fn, has_aux=True), _random_batches,
+        optimizer=optax.adam(0.05), n_steps=12, key=jax.random.key(0), state=state,
     )  # fmt: skip
     assert len(traces) == 1
     assert int(result.train_state[1]) == 12
@@ -97,8 +108,9 @@ def test_eval_and_best_selection_pick_the_known_best_step():
     target = jnp.asarray(2.0, dtype=jnp.float64)
     result = fit(
         Scalar(jnp.zeros((), dtype=jnp.float64)), _quadratic, lambda i, k: target,
-        optimizer=optax.sgd(0.1), n_steps=8, key=jax.random.key(0), eval_fn=eval_fn,
-        eval_every=1, select="best", best_metric="distance", progress=False,
+        optimizer=optax.sgd(0.1), n_steps=8, key=jax.random.key(0),
+        evaluation=Evaluation(eval_fn, every=1, select="best", metric="distance"),
+        progress=False,
     )  # fmt: skip
     w_k = 2.0 * (1.0 - 0.8 ** np.arange(1, 9))
     np.testing.assert_array_equal(result.eval_history["step"], np.arange(1, 9))
@@ -121,8 +133,8 @@ def test_ensemble_fit_equals_separate_fits_and_selects_best_per_member():
     models = Scalar(jnp.zeros(2, dtype=jnp.float64))
     result = fit(
         models, loss_fn, lambda i, k: targets, optimizer=optax.sgd(0.1), n_steps=6,
-        key=jax.random.key(0), ensemble=2, shared_batch=False, eval_fn=eval_fn, eval_every=1,
-        select="best", progress=False,
+        key=jax.random.key(0), ensemble=2, shared_batch=False,
+        evaluation=Evaluation(eval_fn, every=1, select="best"), progress=False,
     )  # fmt: skip
     assert result.history["loss"].shape == (6, 2)
     for m, t in enumerate((2.0, 4.0)):
@@ -154,9 +166,9 @@ def test_ensemble_shares_zero_d_training_state_and_keeps_per_member_state():
     targets = jnp.asarray([2.0, 4.0], dtype=jnp.float64)
     state = {"count": jnp.zeros((), jnp.int32), "acc": jnp.zeros(2, dtype=jnp.float64)}
     result = fit(
-        Scalar(jnp.zeros(2, dtype=jnp.float64)), loss_fn, lambda i, k: targets,
-        optimizer=optax.sgd(0.1), n_steps=5, key=jax.random.key(0), has_aux=True,
-        train_state=state, ensemble=2, shared_batch=False, progress=False,
+        Scalar(jnp.zeros(2, dtype=jnp.float64)), LossFunction(loss_fn, has_aux=True),
+        lambda i, k: targets, optimizer=optax.sgd(0.1), n_steps=5, key=jax.random.key(0),
+        state=state, ensemble=2, shared_batch=False, progress=False,
     )  # fmt: skip
     assert result.train_state["count"].shape == ()
     assert int(result.train_state["count"]) == 5
@@ -197,11 +209,11 @@ def test_rollback_skips_bad_batches_and_halves_the_learning_rate():
     def batches(step, key):
         return jnp.asarray(jnp.nan, dtype=jnp.float64) if step in bad_steps else target
 
-    def run(**kwargs):
+    def run(max_rollbacks, **kwargs):
         return fit(
             Scalar(jnp.zeros((), dtype=jnp.float64)), _quadratic, batches,
             optimizer=optax.sgd(0.1), n_steps=10, key=jax.random.key(0), progress=False,
-            on_nonfinite="rollback", **kwargs,
+            on_nonfinite=RollbackOnNonfinite(max_rollbacks=max_rollbacks), **kwargs,
         )  # fmt: skip
 
     result = run(max_rollbacks=2)
@@ -232,20 +244,21 @@ def test_resume_continues_bit_for_bit(tmp_path):
     def eval_fn(model):
         return {"val": _mse(model, (X, Y), None)}
 
+    loss_fn = LossFunction(loss_fn, has_aux=True)
     kwargs = dict(
-        optimizer=optax.adam(0.05), key=jax.random.key(3), has_aux=True,
-        train_state=jnp.asarray(1.0, dtype=jnp.float64), eval_fn=eval_fn, eval_every=4,
-        select="best", progress=False,
+        optimizer=optax.adam(0.05), key=jax.random.key(3),
+        state=jnp.asarray(1.0, dtype=jnp.float64),
+        evaluation=Evaluation(eval_fn, every=4, select="best"), progress=False,
     )  # fmt: skip
     straight = fit(_linear(), loss_fn, _random_batches, n_steps=20, **kwargs)
     first = fit(
-        _linear(), loss_fn, _random_batches, n_steps=10, checkpoint_dir=tmp_path,
-        checkpoint_every=5, **kwargs,
+        _linear(), loss_fn, _random_batches, n_steps=10,
+        checkpoint=Checkpointing(tmp_path, every=5), **kwargs,
     )  # fmt: skip
     assert (tmp_path / "last" / "meta.json").is_file() and (tmp_path / "best").is_dir()
     resumed = fit(
-        _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path, resume=True,
-        **kwargs,
+        _linear(), loss_fn, _random_batches, n_steps=20,
+        checkpoint=Checkpointing(tmp_path, resume=True), **kwargs,
     )  # fmt: skip
     assert first.steps == 10 and resumed.steps == 20
     for a, b in [
@@ -273,19 +286,19 @@ def test_resume_continues_bit_for_bit(tmp_path):
 
     with pytest.raises(Killed):
         fit(
-            _linear(), loss_fn, dying_batches, n_steps=20, checkpoint_dir=tmp_path / "killed",
-            checkpoint_every=5, **kwargs,
+            _linear(), loss_fn, dying_batches, n_steps=20,
+            checkpoint=Checkpointing(tmp_path / "killed", every=5), **kwargs,
         )  # fmt: skip
     revived = fit(
-        _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path / "killed",
-        resume=True, **kwargs,
+        _linear(), loss_fn, _random_batches, n_steps=20,
+        checkpoint=Checkpointing(tmp_path / "killed", resume=True), **kwargs,
     )  # fmt: skip
     np.testing.assert_array_equal(np.asarray(revived.model.w), np.asarray(straight.model.w))
     np.testing.assert_array_equal(revived.history["loss"], straight.history["loss"])
     with pytest.raises(ValueError, match="key"):
         fit(
-            _linear(), loss_fn, _random_batches, n_steps=20, checkpoint_dir=tmp_path,
-            resume=True, **{**kwargs, "key": jax.random.key(4)},
+            _linear(), loss_fn, _random_batches, n_steps=20,
+            checkpoint=Checkpointing(tmp_path, resume=True), **{**kwargs, "key": jax.random.key(4)},
         )  # fmt: skip
 
 
@@ -307,24 +320,20 @@ def test_iterator_batches_are_accepted_and_running_out_is_an_error():
     [
         ({"n_steps": 0}, ValueError, "n_steps"),
         ({"n_steps": 2.5}, TypeError, "n_steps"),
-        ({"select": "worst"}, ValueError, "select"),
+        ({"evaluation": lambda m: {}}, TypeError, "evaluation"),
+        ({"checkpoint": "dir"}, TypeError, "checkpoint"),
         ({"on_nonfinite": "ignore"}, ValueError, "on_nonfinite"),
-        ({"loss_fn": 3}, TypeError, "loss_fn"),
-        ({"batches": [(X, Y)]}, TypeError, "batches"),
+        ({"loss_fn": 3}, TypeError, "objective"),
+        ({"batches": [(X, Y)]}, TypeError, "sampler"),
         ({"optimizer": 0.1}, TypeError, "optimizer"),
         ({"key": 0}, TypeError, "key"),
-        ({"eval_every": 5}, ValueError, "eval_every"),
-        ({"select": "best"}, ValueError, "eval_fn"),
-        ({"eval_fn": lambda m: {}, "eval_every": 0}, ValueError, "eval_every"),
-        ({"checkpoint_every": 5}, ValueError, "checkpoint_dir"),
-        ({"resume": True}, ValueError, "checkpoint_dir"),
-        ({"max_rollbacks": -1}, ValueError, "max_rollbacks"),
-        ({"rollback_lr_factor": 2.0}, ValueError, "rollback_lr_factor"),
+        ({"gradient_clip": 0.0}, ValueError, "gradient_clip"),
         ({"check_every": 0}, ValueError, "check_every"),
         ({"devices": "gpu"}, ValueError, "devices"),
         ({"ensemble": 3}, ValueError, "ensemble"),
-        ({"best_mode": "lowest"}, ValueError, "best_mode"),
         ({"filter_spec": lambda x: False}, ValueError, "trainable"),
+        ({"progress": "yes"}, TypeError, "progress"),
+        ({"colour": "red"}, TypeError, "colour"),
     ],
 )
 def test_fit_rejects_bad_input(kwargs, error, name):
@@ -337,15 +346,121 @@ def test_fit_rejects_bad_input(kwargs, error, name):
         fit(args.pop("model"), args.pop("loss_fn"), args.pop("batches"), **args)
 
 
+@pytest.mark.parametrize(
+    ("make", "error", "name"),
+    [
+        (lambda: Evaluation(lambda m: {}, select="worst"), ValueError, "select"),
+        (lambda: Evaluation(lambda m: {}, every=0), ValueError, "every"),
+        (lambda: Evaluation(lambda m: {}, mode="lowest"), ValueError, "mode"),
+        (lambda: Evaluation(3), TypeError, "fn"),
+        (lambda: Checkpointing("x", every=0), ValueError, "every"),
+        (lambda: RollbackOnNonfinite(max_rollbacks=-1), ValueError, "max_rollbacks"),
+        (lambda: RollbackOnNonfinite(lr_factor=2.0), ValueError, "lr_factor"),
+        (lambda: LossFunction(3), TypeError, "loss_fn"),
+    ],
+)
+def test_policy_objects_reject_bad_input(make, error, name):
+    with pytest.raises(error, match=name):
+        make()
+
+
 def test_eval_metric_errors_name_the_argument():
     with pytest.raises(ValueError, match="best_metric"):
         fit(
             _linear(), _mse, _full_batch, optimizer=optax.sgd(0.1), n_steps=2,
-            key=jax.random.key(0), progress=False, select="best",
-            eval_fn=lambda m: {"a": m.b, "b": m.b},
+            key=jax.random.key(0), progress=False,
+            evaluation=Evaluation(lambda m: {"a": m.b, "b": m.b}, select="best"),
         )  # fmt: skip
     with pytest.raises(TypeError, match="eval_fn"):
         fit(
             _linear(), _mse, _full_batch, optimizer=optax.sgd(0.1), n_steps=2,
-            key=jax.random.key(0), progress=False, eval_fn=lambda m: 1.0,
+            key=jax.random.key(0), progress=False, evaluation=Evaluation(lambda m: 1.0),
         )  # fmt: skip
+
+
+class _Counting(AbstractObjective):
+    """Records the step index the core passes and carries a per-member running sum."""
+
+    failure_hint: ClassVar[str] = "Counting-specific remedy."
+
+    def init_state(self, model):
+        return jnp.zeros((), dtype=model.w.dtype)
+
+    def __call__(self, model, target, state, *, step, key):
+        loss = _quadratic(model, target, key)
+        new = state + step.astype(state.dtype)
+        return loss, (new, {"step_seen": step})
+
+
+def test_objective_gets_the_step_index_and_its_state_is_vmapped_over_members():
+    targets = jnp.asarray([2.0, 4.0], dtype=jnp.float64)
+    result = fit(
+        Scalar(jnp.zeros(2, dtype=jnp.float64)), _Counting(), lambda i, k: targets,
+        optimizer=optax.sgd(0.1), n_steps=5, key=jax.random.key(0), ensemble=2,
+        shared_batch=False, progress=False,
+    )  # fmt: skip
+    np.testing.assert_array_equal(
+        result.history["step_seen"], np.repeat(np.arange(5), 2).reshape(5, 2)
+    )
+    assert result.train_state.shape == (2,)
+    np.testing.assert_array_equal(np.asarray(result.train_state), [10.0, 10.0])
+    np.testing.assert_allclose(np.asarray(result.model.w), np.array([2.0, 4.0]) * (1 - 0.8**5))
+
+
+def test_objective_failure_hint_and_explanation_reach_the_error():
+    class Explained(_Counting):
+        def explain_failure(self, error):
+            return RuntimeError(f"explained: {error}")
+
+    nan = jnp.asarray(jnp.nan, dtype=jnp.float64)
+    model = Scalar(jnp.zeros((), dtype=jnp.float64))
+    with pytest.raises(NonFiniteError, match=r"step 2 .*Counting-specific remedy\.$"):
+        fit(
+            model, _Counting(), lambda i, k: nan if i == 2 else jnp.asarray(2.0, dtype=jnp.float64),
+            optimizer=optax.sgd(0.1), n_steps=4, key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+    with pytest.raises(RuntimeError, match="explained: Training became non-finite at step 0"):
+        fit(
+            model, Explained(), lambda i, k: nan, optimizer=optax.sgd(0.1), n_steps=2,
+            key=jax.random.key(0), progress=False,
+        )  # fmt: skip
+
+
+def test_gradient_clip_equals_chaining_the_clip_by_hand():
+    kwargs = dict(n_steps=20, key=jax.random.key(1), progress=False)
+    clipped = fit(
+        _linear(), _mse, _random_batches, optimizer=optax.adam(0.05), gradient_clip=0.1, **kwargs
+    )
+    by_hand = fit(
+        _linear(), _mse, _random_batches,
+        optimizer=optax.chain(optax.clip_by_global_norm(0.1), optax.adam(0.05)), **kwargs,
+    )  # fmt: skip
+    free = fit(_linear(), _mse, _random_batches, optimizer=optax.adam(0.05), **kwargs)
+    np.testing.assert_array_equal(np.asarray(clipped.model.w), np.asarray(by_hand.model.w))
+    assert not np.array_equal(np.asarray(clipped.model.w), np.asarray(free.model.w))
+
+
+def test_deprecated_keywords_warn_and_give_the_same_run(tmp_path):
+    def eval_fn(model):
+        return {"val": _mse(model, (X, Y), None)}
+
+    common = dict(optimizer=optax.adam(0.05), n_steps=8, key=jax.random.key(2), progress=False)
+    new = fit(
+        _linear(), _mse, _random_batches, evaluation=Evaluation(eval_fn, every=2, select="best"),
+        checkpoint=Checkpointing(tmp_path / "new", every=4), **common,
+    )  # fmt: skip
+    with pytest.warns(DeprecationWarning, match="eval_fn .*evaluation=Evaluation"):
+        old = fit(
+            _linear(), _mse, _random_batches, eval_fn=eval_fn, eval_every=2, select="best",
+            checkpoint_dir=tmp_path / "old", checkpoint_every=4, **common,
+        )  # fmt: skip
+    np.testing.assert_array_equal(np.asarray(new.model.w), np.asarray(old.model.w))
+    assert new.best_step == old.best_step and (tmp_path / "old" / "best").is_dir()
+
+
+def test_param_dtype_is_the_first_floating_leaf():
+    from dynsys.training import param_dtype
+
+    assert param_dtype(_linear()) == jnp.float64
+    assert param_dtype(Scalar(jnp.zeros((), jnp.float32))) == jnp.float32
+    assert param_dtype({"n": jnp.zeros(3, jnp.int32)}, default=jnp.float32) == jnp.float32

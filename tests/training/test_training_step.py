@@ -159,5 +159,5 @@ def test_make_step_rejects_bad_input():
         step(model, optax.sgd(0.1).init(model), None, _data(0), None)
 
     bad_aux = make_step(lambda m, b, s, k: (_mse(m, b, k), s), optax.sgd(0.1), has_aux=True)
-    with pytest.raises(TypeError, match="train_state, metrics"):
+    with pytest.raises(TypeError, match=r"\(state, metrics\)"):
         bad_aux(model, optax.sgd(0.1).init(model), None, _data(0), None)

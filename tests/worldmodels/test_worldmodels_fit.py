@@ -1,8 +1,10 @@
 """Training: a short fit lowers the rollout error; bad data and divergence stop clearly."""
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from dynsys import training
@@ -61,3 +63,34 @@ def test_fit_rejects_bad_data(setup):
     persistence = wm.WorldModel(None, wm.Persistence(), None, frame_shape=(1, 8, 8))
     with pytest.raises(ValueError, match="no trainable parameters"):
         wm.fit(persistence, data, key=jax.random.key(0), n_steps=1, progress=False)
+
+
+def _leaves(model):
+    return [np.asarray(x) for x in jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_array))]
+
+
+def test_a_given_optimizer_is_used(setup):
+    """optax.sgd(0.0) in place of the default AdamW: the parameters stay put."""
+    data, model = setup
+    result = wm.fit(model, data, key=jax.random.key(2), n_steps=2, batch_size=2,
+                    optimizer=optax.sgd(0.0), progress=False)  # fmt: skip
+    for a, b in zip(_leaves(model), _leaves(result.model)):
+        np.testing.assert_array_equal(a, b)
+    assert result.history["loss"].shape == (2,) and np.all(np.isfinite(result.history["loss"]))
+
+
+def test_checkpoint_and_resume_continue_bit_for_bit(setup, tmp_path):
+    """Stopped after 2 of 4 steps and resumed from the checkpoint: the uninterrupted run."""
+    data, model = setup
+    # A schedule-free optimizer: the default cosine decay depends on n_steps, which differs
+    # between the two halves here (an interrupted run would resume with the same n_steps).
+    args = dict(key=jax.random.key(2), batch_size=2, optimizer=optax.adam(1e-2), progress=False)
+    full = wm.fit(model, data, n_steps=4, **args)
+    wm.fit(model, data, n_steps=2, checkpoint=training.Checkpointing(tmp_path), **args)
+    resumed = wm.fit(model, data, n_steps=4,
+                     checkpoint=training.Checkpointing(tmp_path, resume=True), **args)  # fmt: skip
+    assert resumed.steps == 4
+    for key in ("step", "loss", "prediction", "reconstruction"):
+        np.testing.assert_array_equal(resumed.history[key], full.history[key])
+    for a, b in zip(_leaves(full.model), _leaves(resumed.model)):
+        np.testing.assert_array_equal(a, b)

@@ -8,7 +8,10 @@
 - [`split_time`][], [`split_trajectories`][]: train/test splits.
 - [`sample_windows`][], [`WindowSampler`][], [`sample_window_indices`][]: random windows
   for sequence training; [`iterate_batches`][]: fixed-shape mini-batches of whole
-  trajectories.
+  trajectories. The samplers of the training core, called as `sampler(step, key)` by
+  [`dynsys.training.fit`][]: [`WindowSampler`][] (windows), [`SeriesSampler`][] (whole
+  series with their time grids and masks, a [`SeriesBatch`][]), [`SnapshotSampler`][]
+  (distinct (trajectory, time) snapshots) and [`TrialSampler`][] (distinct trials).
 - [`SpikeData`][] / [`spike_data`][] / [`split_trials`][]: binned spike counts with
   held-out neurons, forward bins and a condition-stratified trial split;
   [`lorenz_spikes`][]: LFADS-style Lorenz-driven Poisson population with true rates.
@@ -27,6 +30,9 @@ from ._samplers import WindowSampler as WindowSampler
 from ._samplers import iterate_batches as iterate_batches
 from ._samplers import sample_window_indices as sample_window_indices
 from ._samplers import sample_windows as sample_windows
+from ._series_sampler import SeriesBatch as SeriesBatch
+from ._series_sampler import SeriesSampler as SeriesSampler
+from ._snapshot_sampler import SnapshotSampler as SnapshotSampler
 from ._spike_splits import SpikeData as SpikeData
 from ._spike_splits import spike_data as spike_data
 from ._spike_splits import split_trials as split_trials
@@ -37,6 +43,7 @@ from ._standardize import standardize as standardize
 from ._time_scales import autocorrelation_time as autocorrelation_time
 from ._trajectories import Trajectories as Trajectories
 from ._trajectories import batched_states as batched_states
+from ._trial_sampler import TrialSampler as TrialSampler
 
 __all__ = [
     "Benchmark",
@@ -49,6 +56,9 @@ __all__ = [
     "iterate_batches",
     "sample_window_indices",
     "sample_windows",
+    "SeriesBatch",
+    "SeriesSampler",
+    "SnapshotSampler",
     "SpikeData",
     "spike_data",
     "split_trials",
@@ -57,6 +67,7 @@ __all__ = [
     "Standardization",
     "standardize",
     "autocorrelation_time",
+    "TrialSampler",
     "Trajectories",
     "batched_states",
 ]

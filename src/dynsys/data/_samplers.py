@@ -101,8 +101,9 @@ class WindowSampler(eqx.Module):
     - `batch_size`: windows per batch.
     - `noise_std`: Gaussian noise added to the state windows (default 0).
 
-    **Returns** (of `__call__(key)`): `(batch_size, window, *state_shape)`, or
-    `(states, inputs)` windows when the data has inputs.
+    **Returns** (of `__call__(key)`, or `__call__(step, key)`, the sampler convention of
+    [`dynsys.training.fit`][]): `(batch_size, window, *state_shape)`, or `(states, inputs)`
+    windows when the data has inputs.
 
     ```python
     sampler = WindowSampler(bench.train, window=201, batch_size=16, noise_std=0.05)
@@ -138,8 +139,15 @@ class WindowSampler(eqx.Module):
         """Number of distinct windows the sampler draws from."""
         return self.states.shape[0] * (self.states.shape[1] - self.window + 1)
 
-    def __call__(self, key: jax.Array) -> Any:
-        key = check_key(key)
+    def __call__(self, *args: Any) -> Any:
+        """`sampler(key)`, or `sampler(step, key)` as [`dynsys.training.fit`][] calls it (the
+        windows do not depend on the step)."""
+        if len(args) not in (1, 2):
+            raise TypeError(
+                f"WindowSampler is called as sampler(key) or sampler(step, key), got {len(args)} "
+                "arguments."
+            )
+        key = check_key(args[-1])
         return _sample(
             key,
             self.states,

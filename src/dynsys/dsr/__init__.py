@@ -3,14 +3,18 @@
 Models (all [`AbstractPLRNN`][]s with `step`, `jacobian`, `generate`, ...): the vanilla
 [`PLRNN`][], the [`ShallowPLRNN`][] (and its clipped form), the almost-linear [`ALRNN`][]
 and the [`DendriticPLRNN`][]; observation models [`IdentityObservation`][] and
-[`AffineObservation`][]. Analysis: symbolic codes and subregion statistics, fixed points
-per subregion, k-cycles (exhaustive or SCYFI), and figures. Baseline: the
-[`ContextParrot`][] (nearest-neighbour copying of the training data), scored by the same
-[`evaluate`][]. [`reconstruct`][] takes a user's own time series to a validated
-[`Reconstruction`][] in one call.
+[`AffineObservation`][]. A user's own recurrent model subclasses [`AbstractRNN`][] (a
+`step`, a `latent_penalty` and an observation model) and is trained and scored by the same
+[`fit`][] and [`evaluate`][] as the built-ins. Analysis: symbolic codes and subregion
+statistics, fixed points per subregion, k-cycles (exhaustive or SCYFI), and figures.
+Baseline: the [`ContextParrot`][] (nearest-neighbour copying of the training data), scored
+by the same [`evaluate`][]. [`reconstruct`][] takes a user's own time series to a
+validated [`Reconstruction`][] in one call. Training: [`fit`][] runs the [`TeacherForcing`][]
+objective through [`dynsys.training.fit`][].
 """
 
 from ._abstract import AbstractPLRNN as AbstractPLRNN
+from ._abstract import AbstractRNN as AbstractRNN
 from ._alrnn import ALRNN as ALRNN
 from ._context_parrot import ContextParrot as ContextParrot
 from ._dendritic_plrnn import DendriticPLRNN as DendriticPLRNN
@@ -22,6 +26,7 @@ from ._fit import fit as fit
 from ._fit import make_ensemble as make_ensemble
 from ._fixed_points import FixedPoints as FixedPoints
 from ._fixed_points import fixed_points as fixed_points
+from ._objective import TeacherForcing as TeacherForcing
 from ._observation import AbstractObservation as AbstractObservation
 from ._observation import AffineObservation as AffineObservation
 from ._observation import IdentityObservation as IdentityObservation
@@ -52,6 +57,7 @@ from ._teacher_forcing import jacobian_norm_estimate as jacobian_norm_estimate
 
 __all__ = [
     "AbstractPLRNN",
+    "AbstractRNN",
     "ALRNN",
     "ContextParrot",
     "DendriticPLRNN",
@@ -60,6 +66,7 @@ __all__ = [
     "ReconstructionResult",
     "ensemble_member",
     "fit",
+    "TeacherForcing",
     "make_ensemble",
     "FixedPoints",
     "fixed_points",

@@ -1,4 +1,4 @@
-"""The shared interface of the piecewise-linear RNN family (`AbstractPLRNN`)."""
+"""The extension points of the reconstruction family: `AbstractRNN`, `AbstractPLRNN`."""
 
 import abc
 from typing import Any, ClassVar
@@ -14,30 +14,60 @@ from .._validation import as_array, check_finite, check_int, check_ndim
 from ._observation import AbstractObservation, count_float_entries
 
 
-class AbstractPLRNN(eqx.Module):
-    """A piecewise-linear recurrent map z_t = F(z_{t−1}, s_t) with an observation model.
+class AbstractRNN(eqx.Module):
+    """A recurrent map z_t = F(z_{t−1}, s_t) with an observation model: what teacher forcing needs.
 
-    Every member of the family (PLRNN, shallow PLRNN, AL-RNN, dendritic PLRNN) is affine
-    on each of finitely many polyhedral regions of latent space. A region is named by a
-    boolean *activation pattern* (`activation_pattern(z)`, `n_region_bits` bits), and on it
-    F(z) = J z + c with (J, c) = `affine_piece(pattern)`. The analysis tools of
-    `dynsys.dsr` (symbolic codes, fixed points, k-cycles) use only this interface, so a
-    user's own subclass gets them for free.
+    The extension point of [`dynsys.dsr.fit`][] and [`dynsys.dsr.evaluate`][]: a subclass
+    that defines a latent map `step`, a `latent_penalty` and the fields `observation` (an
+    [`AbstractObservation`][]) and `C` (input weights `(M, K)`, or `None` for a model
+    without inputs; a `ClassVar` will do) trains by teacher forcing and is scored through
+    the same code paths as the built-in models. [`AbstractPLRNN`][] adds the piecewise-linear
+    analysis interface on top.
 
-    Subclasses define the fields `A` (the diagonal, a vector of length M), `C` (input
-    weights `(M, K)` or `None`), `observation`, and the methods `step`, `jacobian`,
-    `activation_pattern`, `affine_piece` and the property `n_region_bits`.
+    Provided here: `init_state`, `forcing_signal` and `readout` (from the observation
+    model), `generate`, `generate_latent`, a `jacobian` by forward-mode autodiff of
+    `step` (adaptive α, λ_max), and the properties `latent_dim`, `obs_dim`, `n_inputs`,
+    `n_forced`, `dtype` (that of the first floating-point leaf) and `n_parameters`.
 
-    The common methods here: `generate`, `generate_latent`, `readout`, `init_state`,
-    `forcing_signal`, and the properties `latent_dim`, `obs_dim`, `n_inputs`,
-    `n_forced`, `dtype`, `n_parameters`.
+    `latent_penalty` is abstract rather than 0 by default: `lambda_latent` > 0 must never
+    be silently ignored, so a model states its own penalty (which may be zero).
+
+    A tanh RNN z_t = tanh(W z_{t−1} + h) whose first N units are the data:
+
+    ```python
+    from typing import ClassVar
+    import jax, jax.numpy as jnp
+    from dynsys import dsr
+
+    class TanhRNN(dsr.AbstractRNN):
+        W: jax.Array
+        h: jax.Array
+        observation: dsr.IdentityObservation
+        C: ClassVar[None] = None                   # no external inputs
+
+        def __init__(self, latent_dim, obs_dim, *, key):
+            k_w, k_obs = jax.random.split(key)
+            self.W = jax.random.normal(k_w, (latent_dim, latent_dim)) / latent_dim
+            self.h = jnp.zeros(latent_dim)
+            self.observation = dsr.IdentityObservation(latent_dim, obs_dim, key=k_obs)
+
+        def step(self, z, s=None):
+            return jnp.tanh(z @ self.W.T + self.h)
+
+        def latent_penalty(self):
+            return jnp.sum(self.W**2)
+
+    t = jnp.arange(1000) * 0.1
+    xs = 0.8 * jnp.stack([jnp.sin(t), jnp.cos(t)], axis=-1)     # (1000, 2), a limit cycle
+    s = dsr.TrainingSettings(tau=5, sequence_length=20, n_epochs=30, start_lr=1e-2, end_lr=1e-3)
+    model = TanhRNN(6, 2, key=jax.random.key(0))
+    result = dsr.fit(model, xs, key=jax.random.key(1), settings=s)
+    ```
 
     Conventions: time-major arrays; `step` broadcasts over leading axes of `z`, while
-    `jacobian`, `activation_pattern` and `affine_piece` act on one state or pattern (use
-    `jax.vmap` for many). The region analysis treats the autonomous map (no inputs).
+    `jacobian` acts on one state (use `jax.vmap` for many).
     """
 
-    A: AbstractVar[Float[Array, " latent"]]
     C: AbstractVar[Float[Array, "latent inputs"] | None]
     observation: AbstractVar[AbstractObservation]
 
@@ -51,28 +81,25 @@ class AbstractPLRNN(eqx.Module):
     def step(
         self, z: Float[Array, "*batch latent"], s: Float[Array, "*batch inputs"] | None = None
     ) -> Float[Array, "*batch latent"]:
-        """One step of the map: z ↦ F(z) (+ C s when the model has inputs)."""
+        """One step of the map: z ↦ F(z, s); `s` (external inputs) is None without inputs."""
 
     @abc.abstractmethod
-    def jacobian(self, z: Float[Array, " latent"]) -> Float[Array, "latent latent"]:
-        """Analytic Jacobian ∂F/∂z at one state `z`, shape `(M, M)`."""
+    def latent_penalty(self) -> Float[Array, ""]:
+        """The model's latent regulariser, a scalar that training multiplies by λ_lat.
 
-    @property
-    @abc.abstractmethod
-    def n_region_bits(self) -> int:
-        """Number of bits of an activation pattern (the log₂ of the number of patterns)."""
-
-    @abc.abstractmethod
-    def activation_pattern(self, z: Float[Array, "*batch latent"]) -> Bool[Array, "*batch bits"]:
-        """The boolean pattern naming the linear region that contains `z`."""
-
-    @abc.abstractmethod
-    def affine_piece(
-        self, pattern: Bool[Array, " bits"]
-    ) -> tuple[Float[Array, "latent latent"], Float[Array, " latent"]]:
-        """(J, c) such that F(z) = J z + c for every z whose pattern is `pattern`."""
+        Added to the teacher-forcing loss when `lambda_latent` > 0 (see
+        [`dynsys.dsr.latent_regularizer`][]). A model without one returns zero.
+        """
 
     # ---- shared ---------------------------------------------------------------------
+
+    def jacobian(self, z: Float[Array, " latent"]) -> Float[Array, "latent latent"]:
+        """Jacobian ∂F/∂z of the autonomous map at one state `z`, shape `(M, M)`.
+
+        Forward-mode autodiff of `step` (`jax.jacfwd`); [`AbstractPLRNN`][] replaces it by
+        the exact matrix of the linear piece containing `z`.
+        """
+        return jax.jacfwd(self.step)(z)
 
     def _input_drive(self, s):
         if s is None:
@@ -83,8 +110,8 @@ class AbstractPLRNN(eqx.Module):
 
     @property
     def latent_dim(self) -> int:
-        """M, the latent dimension."""
-        return self.A.shape[-1]
+        """M, the latent dimension (that of the observation model)."""
+        return self.observation.latent_dim
 
     @property
     def obs_dim(self) -> int:
@@ -98,8 +125,11 @@ class AbstractPLRNN(eqx.Module):
 
     @property
     def dtype(self) -> Any:
-        """Float dtype of the parameters."""
-        return self.A.dtype
+        """Float dtype of the parameters (of the first floating-point array leaf)."""
+        for leaf in jax.tree_util.tree_leaves(self):
+            if hasattr(leaf, "dtype") and jnp.issubdtype(leaf.dtype, jnp.inexact):
+                return leaf.dtype
+        return jnp.dtype(jnp.result_type(float))
 
     @property
     def n_forced(self) -> int:
@@ -207,6 +237,54 @@ class AbstractPLRNN(eqx.Module):
         return inputs
 
 
+class AbstractPLRNN(AbstractRNN):
+    """A piecewise-linear recurrent map z_t = F(z_{t−1}, s_t) with an observation model.
+
+    Every member of the family (PLRNN, shallow PLRNN, AL-RNN, dendritic PLRNN) is affine
+    on each of finitely many polyhedral regions of latent space. A region is named by a
+    boolean *activation pattern* (`activation_pattern(z)`, `n_region_bits` bits), and on it
+    F(z) = J z + c with (J, c) = `affine_piece(pattern)`. The analysis tools of
+    `dynsys.dsr` (symbolic codes, fixed points, k-cycles) use only this interface, so a
+    user's own subclass gets them for free.
+
+    Subclasses define what an [`AbstractRNN`][] needs (`step`, `latent_penalty`, the
+    fields `C` and `observation`), the field `A` (the diagonal, a vector of length M) and
+    the methods `activation_pattern`, `affine_piece` and the property `n_region_bits`.
+    The Jacobian is exact: J of the linear piece that contains z, not autodiff.
+
+    Conventions: time-major arrays; `step` broadcasts over leading axes of `z`, while
+    `jacobian`, `activation_pattern` and `affine_piece` act on one state or pattern (use
+    `jax.vmap` for many). The region analysis treats the autonomous map (no inputs).
+    """
+
+    A: AbstractVar[Float[Array, " latent"]]
+
+    @property
+    @abc.abstractmethod
+    def n_region_bits(self) -> int:
+        """Number of bits of an activation pattern (the log₂ of the number of patterns)."""
+
+    @abc.abstractmethod
+    def activation_pattern(self, z: Float[Array, "*batch latent"]) -> Bool[Array, "*batch bits"]:
+        """The boolean pattern naming the linear region that contains `z`."""
+
+    @abc.abstractmethod
+    def affine_piece(
+        self, pattern: Bool[Array, " bits"]
+    ) -> tuple[Float[Array, "latent latent"], Float[Array, " latent"]]:
+        """(J, c) such that F(z) = J z + c for every z whose pattern is `pattern`."""
+
+    # Replaces AbstractRNN's autodiff default (the one override in this hierarchy): the
+    # analysis tools and adaptive α rely on the Jacobian being exactly that of a region.
+    def jacobian(self, z: Float[Array, " latent"]) -> Float[Array, "latent latent"]:
+        """Analytic Jacobian ∂F/∂z at one state `z`, shape `(M, M)`: the J of its region.
+
+        On a boundary between regions it is the one-sided Jacobian of the region that
+        `activation_pattern(z)` names (ReLU'(0) = 0), as autodiff gives it.
+        """
+        return self.affine_piece(self.activation_pattern(z))[0]
+
+
 def _check_state(x, name, dim, dim_name):
     check_ndim(x, name, (1, 2), f"({dim_name},) or (batch, {dim_name})")
     if x.shape[-1] != dim:
@@ -217,12 +295,12 @@ def _check_state(x, name, dim, dim_name):
 
 
 @eqx.filter_jit
-def _generate(model: AbstractPLRNN, x0, n_steps: int, inputs):
+def _generate(model: AbstractRNN, x0, n_steps: int, inputs):
     return model.readout(_rollout(model, model.init_state(x0), n_steps, inputs))
 
 
 @eqx.filter_jit
-def _rollout(model: AbstractPLRNN, z0, n_steps: int, inputs):
+def _rollout(model: AbstractRNN, z0, n_steps: int, inputs):
     """States z0, F(z0), ..., F^{n_steps-1}(z0), time on axis -2."""
 
     def body(z, s):

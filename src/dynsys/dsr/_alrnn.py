@@ -105,8 +105,12 @@ class ALRNN(AbstractPLRNN):
     def step(self, z, s=None):
         return self.A * z + self.phi(z) @ self.W.T + self.h + self._input_drive(s)
 
-    def jacobian(self, z):
-        return self.affine_piece(self.activation_pattern(z))[0]
+    def latent_penalty(self):
+        """ALRNN-DSR `regularization.jl`: ‖relu(A + diag(W) − 0.05)‖₂.
+
+        The "AR convergence" term, keeping each unit's self-coupling A + W_ii below 0.95.
+        """
+        return jnp.linalg.norm(jax.nn.relu(self.A + jnp.diagonal(self.W) - 0.05))
 
     @property
     def n_region_bits(self) -> int:

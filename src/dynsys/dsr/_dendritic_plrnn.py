@@ -22,6 +22,7 @@ from ._initialization import (
 )
 from ._observation import AbstractObservation, IdentityObservation, make_observation
 from ._plrnn import _off_diagonal
+from ._regularization import gtf_penalty
 
 
 class DendriticPLRNN(AbstractPLRNN):
@@ -119,8 +120,12 @@ class DendriticPLRNN(AbstractPLRNN):
         w = _off_diagonal(self.W)
         return self.A * z + self.basis_expansion(z) @ w.T + self.h + self._input_drive(s)
 
-    def jacobian(self, z):
-        return self.affine_piece(self.activation_pattern(z))[0]
+    def latent_penalty(self):
+        """The GTF form: ‖1 − A‖² + ‖W‖² + ‖h‖² (+ ‖C‖²), W as stored (diagonal included).
+
+        The bases α and thresholds H are not penalised.
+        """
+        return gtf_penalty(self.A, self.W, self.h, self.C)
 
     @property
     def n_region_bits(self) -> int:

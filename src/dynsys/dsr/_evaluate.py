@@ -93,9 +93,10 @@ def evaluate(
 
     **Arguments:**
 
-    - `model`: a trained PLRNN-family model, or any model with the same generator
-      interface: `init_state(x)`, `step(z)`, `readout(z)`, `generate_latent(z0, n)`,
-      `obs_dim` and `dtype` (e.g. the [`ContextParrot`][] baseline).
+    - `model`: a trained [`AbstractRNN`][] (a PLRNN-family model or a user's own), or
+      any model with the same generator interface: `init_state(x)`, `step(z)`,
+      `readout(z)`, `generate_latent(z0, n)`, `obs_dim` and `dtype` (e.g. the
+      [`ContextParrot`][] baseline).
     - `test`: [`dynsys.data.Trajectories`][] (its first trajectory is used) or `(T, N)`.
     - `transient_fraction`: the generated transient, as a fraction of T (0.25).
     - `pe_steps`: the horizon n of PE(n) (20).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import warnings
 from typing import Any
 
 import equinox as eqx
@@ -14,22 +15,10 @@ from .. import training
 from .._validation import check_in_range, check_int, check_positive
 from ..data import Trajectories, batched_states, sample_windows
 from ..metrics import state_space_divergence
-from ._abstract import AbstractPLRNN
-from ._regularization import latent_regularizer
+from ._abstract import AbstractRNN
+from ._objective import TeacherForcing
 from ._settings import TrainingSettings
-from ._teacher_forcing import (
-    ALPHA_METHODS,
-    anneal_alpha,
-    forced_rollout,
-    jacobian_norm_estimate,
-    optimal_alpha,
-)
-
-_DSR_HINT = (
-    "Reconstruction-specific remedies: a lower start learning rate, stronger teacher forcing "
-    "(smaller `tau`, or `alpha` closer to 1 / `adaptive_alpha=True`), or a shorter "
-    "`sequence_length`."
-)
+from ._teacher_forcing import ALPHA_METHODS
 
 
 class ReconstructionResult(eqx.Module):
@@ -53,7 +42,7 @@ class ReconstructionResult(eqx.Module):
 
 
 def fit(
-    model: AbstractPLRNN,
+    model: AbstractRNN,
     data: Trajectories | Any,
     *,
     key: jax.Array,
@@ -62,14 +51,17 @@ def fit(
     alpha_update_interval: int = 5,
     alpha_decay: float = 0.999,
     gradient_clip: float | None = None,
+    optimizer: Any = None,
     select: str = "last",
     eval_every: int | None = None,
     n_eval_steps: int = 100_000,
     ensemble: int | None = None,
     progress: bool = True,
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    failure_hint: str = "",
     checkpoint_dir: str | pathlib.Path | None = None,
     resume: bool = False,
-    on_nonfinite: str = "raise",
     **overrides: Any,
 ) -> ReconstructionResult:
     """Train a PLRNN / shPLRNN / AL-RNN by teacher forcing, as in the reference codes.
@@ -81,7 +73,9 @@ def fit(
     identity teacher forcing), and minimises the MSE between the read-out **unforced**
     predictions and the data, plus `lambda_latent` times the family's latent regulariser.
     RAdam with a per-epoch exponential learning-rate decay from `start_lr` to `end_lr`
-    ([`dynsys.training.exponential_decay_per_epoch`][]).
+    ([`dynsys.training.exponential_decay_per_epoch`][]), unless an `optimizer` is given.
+    The objective is [`dynsys.dsr.TeacherForcing`][], trained by
+    [`dynsys.training.fit`][].
 
     Adaptive α (aGTF, Hess et al. 2023): every `alpha_update_interval` steps the Jacobian
     norm 𝒩 is estimated at the data-inferred states of the batch (the settings'
@@ -107,10 +101,16 @@ def fit(
     - `n_steps`: total steps; default `n_epochs · batches_per_epoch`.
     - `alpha_update_interval`, `alpha_decay`: the α schedule (reference: 5 and 0.999).
     - `gradient_clip`: global-norm clipping (None: off, as in the reference).
+    - `optimizer`: an optax optimizer in place of the reference's RAdam schedule (the
+      settings' `start_lr`, `end_lr` are then unused).
     - `select`, `eval_every`, `n_eval_steps`: model selection, above.
     - `ensemble`: train E stacked models at once with `jax.vmap`, each on its own batches.
-    - `progress`, `checkpoint_dir`, `resume`, `on_nonfinite`: passed to
-      [`dynsys.training.fit`][].
+    - `progress`, `checkpoint` (a [`dynsys.training.Checkpointing`][]: folder, interval,
+      resume), `on_nonfinite` (`"raise"`, `"rollback"` or a policy object): passed to
+      [`dynsys.training.fit`][]. `checkpoint_dir` and `resume` are the deprecated spelling
+      of `checkpoint=Checkpointing(checkpoint_dir, resume=resume)`.
+    - `failure_hint`: more remedies appended to the error of a diverging run (a pipeline
+      built on `fit` adds its own advice here).
 
     **Returns:** a [`ReconstructionResult`][].
 
@@ -123,8 +123,8 @@ def fit(
     """
     s = (settings or TrainingSettings()).replace(**overrides) if overrides else settings
     s = s or TrainingSettings()
-    if not isinstance(model, AbstractPLRNN):
-        raise TypeError(f"`model` must be a dynsys.dsr PLRNN-family model, got {type(model)}.")
+    if not isinstance(model, AbstractRNN):
+        raise TypeError(f"`model` must be a dynsys.dsr.AbstractRNN, got {type(model)}.")
     states, inputs = _check_data(data, model, ensemble)
     _check_settings(s, states.shape[1])
     alpha_update_interval = check_int(alpha_update_interval, "alpha_update_interval", minimum=1)
@@ -137,41 +137,43 @@ def fit(
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     if gradient_clip is not None:
         check_positive(gradient_clip, "gradient_clip")
+    if not isinstance(failure_hint, str):
+        raise TypeError(f"`failure_hint` must be a string, got {type(failure_hint).__name__}.")
+
+    if checkpoint_dir is not None or resume:
+        warnings.warn(
+            "dsr.fit(checkpoint_dir=..., resume=...) is deprecated; pass "
+            "checkpoint=dynsys.training.Checkpointing(checkpoint_dir, resume=resume).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        if checkpoint is not None:
+            raise ValueError("Pass `checkpoint` or the deprecated `checkpoint_dir`, not both.")
+        if checkpoint_dir is None:
+            raise ValueError("`resume=True` needs a checkpoint folder; pass `checkpoint`.")
+        checkpoint = training.Checkpointing(checkpoint_dir, resume=resume)
 
     dtype = model.dtype
     states = states.astype(dtype)
     inputs = None if inputs is None else inputs.astype(dtype)
-    schedule = training.exponential_decay_per_epoch(
-        s.start_lr, s.end_lr, s.n_epochs, s.batches_per_epoch
-    )
-    optimizer = optax.radam(schedule)
-    if gradient_clip is not None:
-        optimizer = optax.chain(optax.clip_by_global_norm(gradient_clip), optimizer)
-
-    window, tau, lam = s.sequence_length + 1, s.tau, s.lambda_latent
-    alpha_method = s.alpha_method
-    adaptive = s.adaptive_alpha and alpha_method != "constant"
-
-    def loss_fn(m, batch, state, key):
-        windows, drive = batch
-        alpha = state["alpha"]
-        if adaptive:
-            frozen = jax.lax.stop_gradient(m)
-            alpha = jax.lax.cond(
-                state["step"] % alpha_update_interval == 0,
-                lambda: anneal_alpha(
-                    alpha,
-                    optimal_alpha(jacobian_norm_estimate(frozen, windows, alpha_method)),
-                    alpha_decay,
-                ).astype(dtype),
-                lambda: alpha,
+    if optimizer is None:
+        optimizer = optax.radam(
+            training.exponential_decay_per_epoch(
+                s.start_lr, s.end_lr, s.n_epochs, s.batches_per_epoch
             )
-        rollout = lambda w, u: forced_rollout(m, w, alpha=alpha, tau=tau, inputs=u)  # noqa: E731
-        zs = jax.vmap(rollout)(windows, drive)
-        loss = jnp.mean((m.readout(zs) - windows[:, 1:]) ** 2)
-        if lam > 0:
-            loss = loss + lam * latent_regularizer(m)
-        return loss, ({"alpha": alpha, "step": state["step"] + 1}, {"alpha": alpha})
+        )
+    objective = TeacherForcing(
+        tau=s.tau,
+        alpha=s.alpha,
+        adaptive=s.adaptive_alpha and s.alpha_method != "constant",
+        alpha_method=s.alpha_method,
+        alpha_update_interval=alpha_update_interval,
+        alpha_decay=alpha_decay,
+        lambda_latent=s.lambda_latent,
+        dtype=dtype,
+        extra_hint=failure_hint,
+    )
+    window = s.sequence_length + 1
 
     def sample(key):
         batch = sample_windows(
@@ -181,36 +183,25 @@ def fit(
         return batch if inputs is not None else (batch, None)
 
     if ensemble is None:
-        batch_fn = lambda step, key: sample(key)  # noqa: E731
+        sampler = lambda step, key: sample(key)  # noqa: E731
     else:
-        batch_fn = lambda step, key: jax.vmap(sample)(jax.random.split(key, ensemble))  # noqa: E731
-    batch_fn = jax.jit(batch_fn)
+        sampler = lambda step, key: jax.vmap(sample)(jax.random.split(key, ensemble))  # noqa: E731
+    sampler = jax.jit(sampler)
 
-    members = () if ensemble is None else (ensemble,)
-    train_state = {
-        "alpha": jnp.full(members, s.alpha, dtype=dtype),
-        # One step counter shared by the members (0-d): the α update's `cond` stays a branch
-        # under the ensemble `vmap` instead of a select that estimates at every step.
-        "step": jnp.zeros((), dtype=jnp.int32),
-    }
-    eval_fn = None
+    evaluation = None
     if select == "best":
-        eval_fn = _training_divergence(states[0], min(n_eval_steps, states.shape[1]), ensemble)
-        if eval_every is None:
-            eval_every = 25 * s.batches_per_epoch
-    try:
-        result = training.fit(
-            model, loss_fn, batch_fn, optimizer=optimizer, n_steps=n_steps, key=key,
-            has_aux=True, train_state=train_state, eval_fn=eval_fn, eval_every=eval_every,
-            select=select, best_metric="d_stsp" if eval_fn else None,
-            checkpoint_dir=checkpoint_dir, resume=resume, progress=progress,
-            on_nonfinite=on_nonfinite, ensemble=ensemble, shared_batch=ensemble is None,
-        )  # fmt: skip
-    except training.NonFiniteError as err:
-        raise training.NonFiniteError(
-            f"{err} {_DSR_HINT}", step=err.step, quantity=err.quantity,
-            last_good_model=err.last_good_model,
-        ) from None  # fmt: skip
+        evaluation = training.Evaluation(
+            _training_divergence(states[0], min(n_eval_steps, states.shape[1]), ensemble),
+            every=25 * s.batches_per_epoch if eval_every is None else eval_every,
+            select="best",
+            metric="d_stsp",
+        )
+    result = training.fit(
+        model, objective, sampler, optimizer=optimizer, n_steps=n_steps, key=key,
+        evaluation=evaluation, checkpoint=checkpoint, on_nonfinite=on_nonfinite,
+        progress=progress, gradient_clip=gradient_clip, ensemble=ensemble,
+        shared_batch=ensemble is None,
+    )  # fmt: skip
     return ReconstructionResult(
         model=result.model,
         last_model=result.last_model,

@@ -13,6 +13,7 @@ from .._validation import check_int
 from ._abstract import AbstractPLRNN, common_arguments, common_hyperparameters
 from ._initialization import N_KEYS, glorot_uniform, normalized_positive_definite, resolve_dtype
 from ._observation import AbstractObservation, make_observation
+from ._regularization import gtf_penalty
 
 
 def _off_diagonal(w):
@@ -86,9 +87,9 @@ class PLRNN(AbstractPLRNN):
         w = _off_diagonal(self.W)
         return self.A * z + jax.nn.relu(z) @ w.T + self.h + self._input_drive(s)
 
-    def jacobian(self, z):
-        w = _off_diagonal(self.W)
-        return jnp.diag(self.A) + w * (z > 0).astype(w.dtype)
+    def latent_penalty(self):
+        """The GTF form: ‖1 − A‖² + ‖W‖² + ‖h‖² (+ ‖C‖²), W as stored (diagonal included)."""
+        return gtf_penalty(self.A, self.W, self.h, self.C)
 
     @property
     def n_region_bits(self) -> int:

@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import training
 from .._validation import check_in_range, check_int, check_positive
 from ..data import Standardization, Trajectories, autocorrelation_time
 from ..metrics import (
@@ -557,23 +556,18 @@ def run(plan: _Plan, *, t_start: float, verbose: bool, progress: bool) -> Recons
     say(f"  {'n_steps':<16} {n_steps!s:<7} {how}", flush=True)
 
     t_train = time.perf_counter()
-    try:
-        # The AL-RNN reference keeps the checkpoint with the lowest training D_stsp: its
-        # sparse-TF runs drift onto a stable focus late in training (docs/benchmarks.md,
-        # "AL-RNN on Lorenz-63: diagnosis"); the GTF reference keeps the last model.
-        selection = {}
-        if plan.model == "alrnn":
-            selection = dict(select="best", eval_every=max(bpe, n_steps // 20),
-                             n_eval_steps=min(20_000, plan.train.n_times))  # fmt: skip
-        result = fit(
-            ensemble, plan.train, key=key_fit, settings=s, n_steps=n_steps,
-            ensemble=plan.n_seeds, progress=progress, **selection,
-        )  # fmt: skip
-    except training.NonFiniteError as err:
-        raise training.NonFiniteError(
-            f"{err} {_HINT.format(lr=s.start_lr / 3)}", step=err.step, quantity=err.quantity,
-            last_good_model=err.last_good_model,
-        ) from None  # fmt: skip
+    # The AL-RNN reference keeps the checkpoint with the lowest training D_stsp: its
+    # sparse-TF runs drift onto a stable focus late in training (docs/benchmarks.md,
+    # "AL-RNN on Lorenz-63: diagnosis"); the GTF reference keeps the last model.
+    selection = {}
+    if plan.model == "alrnn":
+        selection = dict(select="best", eval_every=max(bpe, n_steps // 20),
+                         n_eval_steps=min(20_000, plan.train.n_times))  # fmt: skip
+    result = fit(
+        ensemble, plan.train, key=key_fit, settings=s, n_steps=n_steps,
+        ensemble=plan.n_seeds, progress=progress,
+        failure_hint=_HINT.format(lr=s.start_lr / 3), **selection,
+    )  # fmt: skip
     train_time = time.perf_counter() - t_train
 
     scores, runs = _score_seeds(result.model, plan, n_transient)

@@ -1,33 +1,42 @@
 """The latent regularisers of the reference codes of the GTF and AL-RNN papers.
 
-Hess et al., ICML 2023 (GTF-shPLRNN) and Brenner et al., NeurIPS 2024 (ALRNN-DSR).
+Hess et al., ICML 2023 (GTF-shPLRNN) and Brenner et al., NeurIPS 2024 (ALRNN-DSR). Each
+model states its own penalty ([`dynsys.dsr.AbstractRNN.latent_penalty`][]); this module
+holds the GTF form they share and the entry point the training objective calls.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
-from ._abstract import AbstractPLRNN
-from ._alrnn import ALRNN
-from ._shallow_plrnn import ShallowPLRNN
+from ._abstract import AbstractRNN
 
 
-def latent_regularizer(model: AbstractPLRNN) -> jax.Array:
-    """The model family's latent penalty (multiply by λ_lat).
+def latent_regularizer(model: AbstractRNN) -> jax.Array:
+    """The model's latent penalty, `model.latent_penalty()` (multiply by λ_lat).
 
-    - AL-RNN (ALRNN-DSR `regularization.jl`): ‖relu(A + diag(W) − 0.05)‖₂, the
-      "AR convergence" term keeping the self-coupling below 0.95.
-    - shPLRNN (GTF `regularization.jl`): ‖1 − A‖² + ‖W₁‖² + ‖W₂‖² + ‖h₁‖² + ‖h₂‖² (+ ‖C‖²),
-      pulling A towards 1.
-    - Other models (PLRNN, dendritic): ‖1 − A‖² + ‖W‖² + ‖h‖² (+ ‖C‖²), the GTF form.
+    The built-in models' penalties:
+
+    - [`ALRNN`][dynsys.dsr.ALRNN] (ALRNN-DSR `regularization.jl`): ‖relu(A + diag(W) −
+      0.05)‖₂, the "AR convergence" term keeping the self-coupling below 0.95.
+    - [`ShallowPLRNN`][dynsys.dsr.ShallowPLRNN] (GTF `regularization.jl`): ‖1 − A‖² +
+      ‖W₁‖² + ‖W₂‖² + ‖h₁‖² + ‖h₂‖² (+ ‖C‖²), pulling A towards 1.
+    - [`PLRNN`][dynsys.dsr.PLRNN], [`DendriticPLRNN`][dynsys.dsr.DendriticPLRNN]:
+      ‖1 − A‖² + ‖W‖² + ‖h‖² (+ ‖C‖²), the GTF form.
+
+    **Arguments:**
+
+    - `model`: any [`AbstractRNN`][dynsys.dsr.AbstractRNN].
+
+    **Returns:** a scalar array.
     """
-    if isinstance(model, ALRNN):
-        return jnp.linalg.norm(jax.nn.relu(model.A + jnp.diagonal(model.W) - 0.05))
-    if isinstance(model, ShallowPLRNN):
-        terms = [model.W1, model.W2, model.h1, model.h2]
-    else:
-        terms = [getattr(model, name) for name in ("W", "h") if hasattr(model, name)]
-    if model.C is not None:
-        terms.append(model.C)
-    return jnp.sum((1.0 - model.A) ** 2) + sum(jnp.sum(t**2) for t in terms)
+    if not isinstance(model, AbstractRNN):
+        raise TypeError(f"`model` must be a dynsys.dsr.AbstractRNN, got {type(model).__name__}.")
+    return model.latent_penalty()
+
+
+def gtf_penalty(A: Float[Array, " latent"], *weights: Array | None) -> Float[Array, ""]:
+    """‖1 − A‖² + Σ ‖w‖² over the given weights (None skipped): the GTF reference's form."""
+    return jnp.sum((1.0 - A) ** 2) + sum(jnp.sum(w**2) for w in weights if w is not None)

@@ -20,6 +20,7 @@ from ._initialization import (
     uniform,
 )
 from ._observation import AbstractObservation, make_observation
+from ._regularization import gtf_penalty
 
 
 class ShallowPLRNN(AbstractPLRNN):
@@ -110,14 +111,18 @@ class ShallowPLRNN(AbstractPLRNN):
             hidden = hidden - jax.nn.relu(pre)
         return self.A * z + hidden @ self.W1.T + self.h1 + self._input_drive(s)
 
+    def latent_penalty(self):
+        """GTF `regularization.jl`: ‖1 − A‖² + ‖W₁‖² + ‖W₂‖² + ‖h₁‖² + ‖h₂‖² (+ ‖C‖²).
+
+        Pulls A towards 1 and the other weights towards 0.
+        """
+        return gtf_penalty(self.A, self.W1, self.W2, self.h1, self.h2, self.C)
+
     def _slopes(self, pattern):
         d = pattern[: self.hidden_dim].astype(self.dtype)
         if self.clipped:
             d = d - pattern[self.hidden_dim :].astype(self.dtype)
         return d
-
-    def jacobian(self, z):
-        return self.affine_piece(self.activation_pattern(z))[0]
 
     @property
     def n_region_bits(self) -> int:

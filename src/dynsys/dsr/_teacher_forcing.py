@@ -18,13 +18,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._abstract import AbstractPLRNN
+from ._abstract import AbstractRNN
 
 ALPHA_METHODS = ("constant", "product_upper_bound", "batch_maximum", "arithmetic_mean")
 
 
 def forced_rollout(
-    model: AbstractPLRNN,
+    model: AbstractRNN,
     window: Float[Array, "time obs"],
     *,
     alpha: Float[Array, ""] | float,
@@ -35,7 +35,7 @@ def forced_rollout(
 
     **Arguments:**
 
-    - `model`: a PLRNN-family model.
+    - `model`: an [`AbstractRNN`][dynsys.dsr.AbstractRNN].
     - `window`: observations x_0..x_T, shape `(T + 1, N)`; x_0 gives the initial state
       `model.init_state(x_0)`, x_1..x_T the forcing signals and targets.
     - `alpha`: forcing strength in [0, 1] (0: free running, 1: replace).
@@ -63,7 +63,7 @@ def forced_rollout(
     return zs
 
 
-def data_inferred_states(model: AbstractPLRNN, windows: Float[Array, "*batch obs"]) -> Array:
+def data_inferred_states(model: AbstractRNN, windows: Float[Array, "*batch obs"]) -> Array:
     """Latent states inferred from data: forcing signals padded with zeros to M units.
 
     This is where the reference code of the GTF paper (Hess et al., ICML 2023) evaluates the
@@ -76,7 +76,7 @@ def data_inferred_states(model: AbstractPLRNN, windows: Float[Array, "*batch obs
 
 
 def jacobian_norm_estimate(
-    model: AbstractPLRNN, windows: Float[Array, "batch time obs"], method: str
+    model: AbstractRNN, windows: Float[Array, "batch time obs"], method: str
 ) -> Float[Array, ""]:
     """Estimate 𝒩, the Jacobian norm the forcing must compensate (aGTF, Hess et al., ICML 2023).
 

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from jaxtyping import Array, Float
 
 from .. import training
 from .._validation import as_array, check_finite, check_int, check_ndim
+from ..data import sample_window_indices
 from ._data import check_snapshots
 from ._structured import HankelLinear, ToeplitzLinear
 
@@ -155,6 +155,29 @@ class MLPForecaster(AbstractDelayForecaster):
         self.activation = jnp.tanh
 
 
+class DelayForecastMSE(training.AbstractObjective):
+    """Mean squared error of a `horizon`-step rollout of a delay forecaster (final).
+
+    The batch is `(windows, delays + horizon, dim)`; each window's first `delays` states
+    start a rollout of `horizon` steps, compared with the window's last `horizon` states,
+    and the loss is the mean over steps, channels and windows. No carried state.
+    """
+
+    horizon: int = eqx.field(static=True)
+
+    failure_hint: ClassVar[str] = (
+        "Delay-forecaster remedies: a smaller learning rate (e.g. optimizer=optax.adam(1e-4)), "
+        "gradient_clip=1.0, a shorter `horizon`, or standardise `ys` first."
+    )
+
+    def __call__(self, model, batch, state, *, step, key):
+        def one(seq):
+            pred = _rollout(model, seq[: model.delays], self.horizon)
+            return jnp.mean((pred - seq[model.delays :]) ** 2)
+
+        return jnp.mean(jax.vmap(one)(batch)), (state, {})
+
+
 def train_forecaster(
     model: AbstractDelayForecaster,
     ys: Any,
@@ -164,19 +187,44 @@ def train_forecaster(
     optimizer: Any = None,
     batch_size: int = 64,
     horizon: int = 1,
-    progress: bool = False,
-    **fit_kwargs: Any,
+    gradient_clip: float | None = None,
+    evaluation: training.Evaluation | None = None,
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    progress: bool = True,
 ) -> training.FitResult:
     """Train a delay forecaster with [`dynsys.training.fit`][] on random windows.
 
     Loss: mean squared error of a `horizon`-step rollout from windows of `delays` states
-    drawn uniformly from `ys` (windows never straddle trajectories).
+    (the objective `DelayForecastMSE`). Each step draws `batch_size` windows of `delays +
+    horizon` states uniformly, with replacement, over all trajectories and start times
+    ([`dynsys.data.sample_window_indices`][]; windows never straddle trajectories).
 
-    **Arguments:** `model`; `ys` `(time, dim)` or `(batch, time, dim)` (standardise it
-    first); `n_steps`; `key`; `optimizer` (default `optax.adam(1e-3)`); `batch_size`;
-    `horizon`; `progress`; other keywords go to `training.fit`.
+    **Arguments:**
 
-    **Returns:** the `FitResult` (`.model` is the trained model).
+    - `model`: an [`AbstractDelayForecaster`][dynsys.koopman.AbstractDelayForecaster].
+    - `ys`: `(time, dim)` or `(batch, time, dim)`, finite (standardise it first); cast to
+      the model's dtype.
+    - `n_steps`: number of optimizer steps; `key`: PRNG key of the run.
+    - `optimizer`: an optax `GradientTransformation`; None (default): `optax.adam(1e-3)`.
+    - `batch_size`: windows per step; `horizon`: rollout steps in the loss.
+    - `gradient_clip`: global-norm clipping of the gradients before the optimizer (None,
+      the default: off).
+    - `evaluation`: a [`dynsys.training.Evaluation`][] (scores during training, best-model
+      selection), or None.
+    - `checkpoint`: a [`dynsys.training.Checkpointing`][] (folder, interval, resume; a
+      resumed run continues bit for bit), or None.
+    - `on_nonfinite`: `"raise"`, `"rollback"` or a policy object
+      ([`dynsys.training.RaiseOnNonfinite`][], [`dynsys.training.RollbackOnNonfinite`][]).
+    - `progress`: show a progress bar.
+
+    **Returns:** the [`dynsys.training.FitResult`][] (`.model` is the trained model,
+    `history["loss"]` the loss per step).
+
+    ```python
+    model = StNN(dim=2, delays=8, depth=1, key=jax.random.key(0))
+    result = train_forecaster(model, ys, n_steps=500, key=jax.random.key(1), horizon=4)
+    ```
     """
     if not isinstance(model, AbstractDelayForecaster):
         raise TypeError(f"`model` must be a delay forecaster, got {type(model).__name__}.")
@@ -192,32 +240,31 @@ def train_forecaster(
             f"`ys` has {ys.shape[1]} time steps; windows of delays + horizon = {span} need more."
         )
     check_finite(ys, "ys")
-    n_start = ys.shape[1] - span + 1
-    dtype = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))[0].dtype
-    data = ys.astype(dtype)
-    offsets = np.arange(span)
+    data = ys.astype(training.param_dtype(model))
 
-    def batches(step, k):
-        kb, kt = jax.random.split(k)
-        b = jax.random.randint(kb, (batch_size,), 0, data.shape[0])
-        t = jax.random.randint(kt, (batch_size,), 0, n_start)
-        return data[b[:, None], t[:, None] + offsets[None, :]]
-
-    def loss_fn(m, seqs, k):
-        def one(seq):
-            pred = _rollout(m, seq[: m.delays], horizon)
-            return jnp.mean((pred - seq[m.delays :]) ** 2)
-
-        return jnp.mean(jax.vmap(one)(seqs))
+    def windows(step, key):
+        return _delay_windows(key, data, span, batch_size)
 
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     return training.fit(
         model,
-        loss_fn,
-        batches,
+        DelayForecastMSE(horizon=horizon),
+        windows,
         optimizer=optimizer,
         n_steps=n_steps,
         key=key,
+        evaluation=evaluation,
+        checkpoint=checkpoint,
+        on_nonfinite=on_nonfinite,
         progress=progress,
-        **fit_kwargs,
+        gradient_clip=gradient_clip,
     )
+
+
+@eqx.filter_jit
+def _delay_windows(key, data, span: int, batch_size: int):
+    """`batch_size` windows `(batch_size, span, dim)` of `data` `(batch, time, dim)`."""
+    traj, start = sample_window_indices(
+        key, data.shape[0], data.shape[1], window=span, batch_size=batch_size
+    )
+    return data[traj[:, None], start[:, None] + jnp.arange(span)[None, :]]

@@ -12,14 +12,11 @@ import optax
 
 from .. import metrics, training
 from .._validation import check_in_range, check_int, check_positive
-from ..data import SpikeData
+from ..data import SpikeData, TrialSampler
 from ._abstract import AbstractSpikeModel
-from ._dropout import coordinated_dropout
+from ._objective import SpikeELBO
 
-_HINT = (
-    "Latent-model remedies: a lower `learning_rate`, a tighter `gradient_clip`, a smaller "
-    "latent step `dt`, or a slower KL ramp."
-)
+_LEARNING_RATE, _FINAL_LR_FRACTION, _WEIGHT_DECAY = 3e-3, 1.0, 2e-5
 
 
 def _check_model(model: Any, data: Any) -> None:
@@ -38,37 +35,62 @@ def _check_model(model: Any, data: Any) -> None:
         )
 
 
+def _default_optimizer(
+    learning_rate: float | None,
+    final_lr_fraction: float | None,
+    weight_decay: float | None,
+    n_steps: int,
+) -> optax.GradientTransformation:
+    """AdamW, with a cosine decay of the rate to `final_lr_fraction` of it when below 1."""
+    learning_rate = _LEARNING_RATE if learning_rate is None else learning_rate
+    final_lr_fraction = _FINAL_LR_FRACTION if final_lr_fraction is None else final_lr_fraction
+    weight_decay = _WEIGHT_DECAY if weight_decay is None else weight_decay
+    check_positive(learning_rate, "learning_rate")
+    check_in_range(final_lr_fraction, "final_lr_fraction", 0.0, 1.0)
+    if final_lr_fraction <= 0.0:
+        raise ValueError(f"`final_lr_fraction` must be > 0, got {final_lr_fraction!r}.")
+    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    schedule = learning_rate
+    if final_lr_fraction < 1.0:
+        schedule = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=final_lr_fraction)
+    return optax.adamw(schedule, weight_decay=weight_decay)
+
+
 def fit(
     model: AbstractSpikeModel,
     data: SpikeData,
     *,
     key: jax.Array,
+    optimizer: Any = None,
     n_steps: int = 2000,
     batch_size: int = 64,
-    learning_rate: float = 3e-3,
-    final_lr_fraction: float = 1.0,
-    weight_decay: float = 2e-5,
+    learning_rate: float | None = None,
+    final_lr_fraction: float | None = None,
+    weight_decay: float | None = None,
     kl_weight: float = 1.0,
     kl_ramp_steps: int | None = None,
     cd_rate: float = 0.3,
     gradient_clip: float | None = 1.0,
     eval_every: int | None = None,
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
     progress: bool = True,
-    on_nonfinite: str = "raise",
 ) -> training.FitResult:
     """Train a spike model by the (β-weighted) ELBO with coordinated dropout.
 
-    Each step draws `batch_size` training trials without replacement, applies
-    [`coordinated_dropout`][] to their held-in observed counts, and minimises
+    Each step draws `batch_size` training trials without replacement
+    ([`dynsys.data.TrialSampler`][]), applies [`coordinated_dropout`][] to their held-in
+    observed counts, and minimises
 
         L = Σ w·(λ − y log λ) / Σ w  +  β(step) · mean_trials KL / (T · N),
 
     the Poisson negative log-likelihood per scored entry (held-out neurons and forward
     bins always, held-in observed entries when dropped; masked bins never) plus the KL
     per entry, so that β = 1 is the ELBO per entry. β ramps linearly from 0 to
-    `kl_weight` over `kl_ramp_steps` (reference: to 0.1 over 500 epochs). AdamW
-    (`learning_rate`, `weight_decay`) with optional global-norm clipping, through
-    [`dynsys.training.fit`][] (non-finite steps stop with the step and a hint).
+    `kl_weight` over `kl_ramp_steps` (reference: to 0.1 over 500 epochs). The default
+    optimizer is AdamW (`learning_rate`, `weight_decay`, optional cosine decay), with
+    global-norm gradient clipping; the loop is [`dynsys.training.fit`][] (non-finite steps
+    stop with the step and the latent family's hint).
 
     **Arguments:**
 
@@ -76,16 +98,26 @@ def fit(
       n_output = all neurons, n_forward = forward bins).
     - `data`: [`dynsys.data.SpikeData`][]; only its `train` trials are used.
     - `key`: PRNG key (batches, dropout, posterior samples, Langevin noise).
-    - `n_steps`, `batch_size`, `learning_rate`, `weight_decay`, `gradient_clip`.
-    - `final_lr_fraction`: in (0, 1]; below 1 the learning rate follows a cosine decay
-      from `learning_rate` to `final_lr_fraction · learning_rate` over `n_steps`
-      (1: constant).
+    - `optimizer`: an optax `GradientTransformation`; None (default): AdamW built from
+      `learning_rate`, `final_lr_fraction` and `weight_decay`, which may only be given
+      without `optimizer`.
+    - `n_steps`, `batch_size`.
+    - `learning_rate` (default 3e-3), `weight_decay` (default 2e-5): of the default AdamW.
+    - `final_lr_fraction`: in (0, 1], default 1; below 1 the learning rate of the default
+      AdamW follows a cosine decay from `learning_rate` to `final_lr_fraction ·
+      learning_rate` over `n_steps` (1: constant).
     - `kl_weight`, `kl_ramp_steps` (default `n_steps // 4`): the β schedule.
     - `cd_rate`: coordinated-dropout rate in [0, 1).
+    - `gradient_clip`: global-norm clipping of the gradients before the optimizer (default
+      1.0; None: off).
     - `eval_every`: record the eval-trial Poisson NLL per entry (deterministic inference)
-      every so many steps in `eval_history["eval_nll"]` (monitoring only; the last model
-      is returned).
-    - `progress`, `on_nonfinite`: passed to [`dynsys.training.fit`][].
+      every so many steps in `eval_history["eval_nll"]` (a
+      [`dynsys.training.Evaluation`][]; monitoring only, the last model is returned).
+    - `checkpoint`: a [`dynsys.training.Checkpointing`][] (folder, interval, resume; a
+      resumed run continues bit for bit), or None.
+    - `on_nonfinite`: `"raise"`, `"rollback"` or a policy object
+      ([`dynsys.training.RaiseOnNonfinite`][], [`dynsys.training.RollbackOnNonfinite`][]).
+    - `progress`: show a progress bar.
 
     **Returns:** the [`dynsys.training.FitResult`][] (`.model` is the trained model;
     `history` holds `loss`, `nll`, `kl`, `beta`).
@@ -102,11 +134,23 @@ def fit(
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if batch_size > n_train:
         raise ValueError(f"`batch_size`={batch_size} exceeds the {n_train} training trials.")
-    check_positive(learning_rate, "learning_rate")
-    check_in_range(final_lr_fraction, "final_lr_fraction", 0.0, 1.0)
-    if final_lr_fraction <= 0.0:
-        raise ValueError(f"`final_lr_fraction` must be > 0, got {final_lr_fraction!r}.")
-    check_positive(weight_decay, "weight_decay", allow_zero=True)
+    if optimizer is None:
+        optimizer = _default_optimizer(learning_rate, final_lr_fraction, weight_decay, n_steps)
+    else:
+        given = [
+            name
+            for name, value in (
+                ("learning_rate", learning_rate),
+                ("final_lr_fraction", final_lr_fraction),
+                ("weight_decay", weight_decay),
+            )
+            if value is not None
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(f'`{g}`' for g in given)} configure the default optimizer; "
+                "with `optimizer` given, set them in it instead."
+            )
     check_positive(kl_weight, "kl_weight", allow_zero=True)
     kl_ramp_steps = max(n_steps // 4, 1) if kl_ramp_steps is None else kl_ramp_steps
     kl_ramp_steps = check_int(kl_ramp_steps, "kl_ramp_steps", minimum=1)
@@ -116,51 +160,19 @@ def fit(
     if gradient_clip is not None:
         check_positive(gradient_clip, "gradient_clip")
 
-    dtype = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))[0].dtype
-    spikes = data.spikes[data.train].astype(dtype)
-    valid = data.mask[data.train]
-    heldin = jnp.asarray(data.heldin)
-    t_obs, n_out = data.n_observed, data.n_neurons
-    beta_max = float(kl_weight)
+    dtype = training.param_dtype(model)
+    sampler = TrialSampler(
+        (data.spikes[data.train].astype(dtype), data.mask[data.train]), batch_size=batch_size
+    )
+    objective = SpikeELBO(
+        heldin=tuple(data.heldin),
+        n_observed=data.n_observed,
+        cd_rate=float(cd_rate),
+        kl_weight=float(kl_weight),
+        kl_ramp_steps=kl_ramp_steps,
+    )
 
-    def trial_terms(m, counts, ok, key):
-        k_cd, k_model = jax.random.split(key)
-        x = counts[:t_obs][:, heldin]
-        if cd_rate > 0:
-            x, keep = coordinated_dropout(k_cd, x, cd_rate)
-            kept = jnp.zeros((data.n_bins, n_out), dtype=bool).at[:t_obs, heldin].set(keep)
-            scored = ~kept
-        else:
-            scored = jnp.ones((data.n_bins, n_out), dtype=bool)
-        log_rates, kl = m(x, key=k_model)
-        nll = jnp.exp(log_rates) - counts * log_rates
-        w = (scored & ok[:, None]).astype(dtype)
-        return jnp.sum(w * nll), jnp.sum(w), kl
-
-    def loss_fn(m, batch, state, key):
-        counts, ok = batch
-        keys = jax.random.split(key, counts.shape[0])
-        nll_sum, weight, kl = jax.vmap(trial_terms, in_axes=(None, 0, 0, 0))(m, counts, ok, keys)
-        nll = jnp.sum(nll_sum) / jnp.maximum(jnp.sum(weight), 1.0)
-        kl = jnp.mean(kl) / (data.n_bins * n_out)
-        step = state["step"]
-        beta = beta_max * jnp.minimum(1.0, step.astype(dtype) / kl_ramp_steps)
-        loss = nll + beta * kl
-        return loss, ({"step": step + 1}, {"nll": nll, "kl": kl, "beta": beta})
-
-    @jax.jit
-    def batch_fn(step, key):
-        idx = jax.random.choice(key, n_train, (batch_size,), replace=False)
-        return spikes[idx], valid[idx]
-
-    schedule = learning_rate
-    if final_lr_fraction < 1.0:
-        schedule = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=final_lr_fraction)
-    opt = optax.adamw(schedule, weight_decay=weight_decay)
-    if gradient_clip is not None:
-        opt = optax.chain(optax.clip_by_global_norm(gradient_clip), opt)
-
-    eval_fn = None
+    evaluation = None
     if eval_every is not None:
         eval_every = check_int(eval_every, "eval_every", minimum=1)
         x_eval = data.model_input(data.eval)
@@ -173,17 +185,21 @@ def fit(
             nll = jnp.sum(ok_eval * (jnp.exp(lr) - y_eval * lr)) / jnp.sum(ok_eval)
             return {"eval_nll": nll}
 
-    try:
-        return training.fit(
-            model, loss_fn, batch_fn, optimizer=opt, n_steps=n_steps, key=key, has_aux=True,
-            train_state={"step": jnp.zeros((), dtype=jnp.int32)}, eval_fn=eval_fn,
-            eval_every=eval_every, progress=progress, on_nonfinite=on_nonfinite,
-        )  # fmt: skip
-    except training.NonFiniteError as err:
-        raise training.NonFiniteError(
-            f"{err} {_HINT}", step=err.step, quantity=err.quantity,
-            last_good_model=err.last_good_model,
-        ) from err  # fmt: skip
+        evaluation = training.Evaluation(eval_fn, every=eval_every)
+
+    return training.fit(
+        model,
+        objective,
+        sampler,
+        optimizer=optimizer,
+        n_steps=n_steps,
+        key=key,
+        evaluation=evaluation,
+        checkpoint=checkpoint,
+        on_nonfinite=on_nonfinite,
+        progress=progress,
+        gradient_clip=gradient_clip,
+    )
 
 
 def infer_rates(

@@ -9,7 +9,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import systems
+from .. import systems, training
 from .._validation import check_int, check_positive
 from ..data import Trajectories
 from ..data._trajectories import first_trajectory
@@ -19,7 +19,6 @@ from ..metrics import (
     prediction_error,
     state_space_divergence,
 )
-from ._fit import _param_dtype
 from ._neural_ode import NeuralODE
 
 
@@ -99,7 +98,7 @@ def evaluate(
     lyapunov_steps = check_int(lyapunov_steps, "lyapunov_steps", minimum=0)
     if x.shape[-1] != model.data_dim:
         raise ValueError(f"`test` has dim {x.shape[-1]}, the model data_dim={model.data_dim}.")
-    dtype = _param_dtype(model)
+    dtype = training.param_dtype(model)
     x = x.astype(dtype)
     n = x.shape[0]
     n_transient = int(round(transient_fraction * n))

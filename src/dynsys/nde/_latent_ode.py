@@ -11,10 +11,13 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .. import training
 from .._validation import check_int, check_positive
+from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_observations, check_times
 from ._encoder import BackwardGRU
 from ._neural_ode import default_controller
+from ._objectives import LatentODEELBO
 from ._vector_field import ScaledTanhMLP
 
 
@@ -32,7 +35,7 @@ def gaussian_nll(pred, ys, mask, log_std):
     return jnp.sum(jnp.where(mask, per, jnp.zeros((), pred.dtype)))
 
 
-class LatentODE(eqx.Module):
+class LatentODE(AbstractNDE):
     """Latent ODE (Rubanova, Chen & Duvenaud, NeurIPS 2019) for irregular, partial series.
 
     Generative model: `z0 ~ N(0, I)`, `dz/dt = f_θ(z)` (a
@@ -193,6 +196,12 @@ class LatentODE(eqx.Module):
             else mean + jnp.exp(log_std) * jax.random.normal(key, mean.shape, mean.dtype)
         )
         return self.decode(ts, z0)
+
+    def objective(self, phase: FitPhase) -> training.AbstractObjective:
+        """The negative ELBO, [`LatentODEELBO`][dynsys.nde.LatentODEELBO]."""
+        if phase.segments is not None:
+            raise ValueError("`shooting` (multiple shooting) applies to NeuralODE models only.")
+        return LatentODEELBO(phase)
 
     def sample(self, ts: ArrayLike, n: int, *, key: jax.Array) -> Any:
         """`n` series from the prior, `(n, time, d)` (observation noise not added)."""

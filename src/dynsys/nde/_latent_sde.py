@@ -11,15 +11,18 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .. import training
 from .._validation import check_int, check_positive
+from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_observations, check_times
 from ._encoder import BackwardGRU
 from ._latent_ode import gaussian_kl, gaussian_nll
 from ._neural_sde import DiagonalDiffusion
+from ._objectives import LatentSDEELBO
 from ._vector_field import ScaledTanhMLP
 
 
-class LatentSDE(eqx.Module):
+class LatentSDE(AbstractNDE):
     """Latent SDE trained by the ELBO with the KL between posterior and prior path measures.
 
     Li, Wong, Chen & Duvenaud, *Scalable gradients for stochastic differential equations*,
@@ -210,6 +213,12 @@ class LatentSDE(eqx.Module):
         ts, ys, mask = check_observations(ts, ys, mask, self.data_dim)
         zs, _, _, _ = self.posterior_path(ts, ys[0], mask[0], key=key)
         return jax.vmap(self.decoder)(zs)
+
+    def objective(self, phase: FitPhase) -> training.AbstractObjective:
+        """The negative ELBO with the path KL, [`LatentSDEELBO`][dynsys.nde.LatentSDEELBO]."""
+        if phase.segments is not None:
+            raise ValueError("`shooting` (multiple shooting) applies to NeuralODE models only.")
+        return LatentSDEELBO(phase)
 
     def sample(self, ts: ArrayLike, n: int, *, key: jax.Array) -> Any:
         """`n` paths from the prior at once, decoded to data space, `(n, time, d)`."""

@@ -10,9 +10,12 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
+from .. import training
 from .._serialization import describe, register_loadable, template_from
 from .._validation import check_int, is_traced
+from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_state, check_times
+from ._objectives import MultipleShooting, TrajectoryMatching
 from ._vector_field import ScaledTanhMLP
 
 
@@ -21,7 +24,7 @@ def default_controller() -> diffrax.PIDController:
     return diffrax.PIDController(rtol=1e-3, atol=1e-6)
 
 
-class NeuralODE(eqx.Module):
+class NeuralODE(AbstractNDE):
     """Neural ODE `dy/dt = f_θ(t, y)` (Chen et al., NeurIPS 2018), solved with diffrax.
 
     The state is the observed vector, optionally augmented with `augment_dim` extra
@@ -174,6 +177,26 @@ class NeuralODE(eqx.Module):
             raise ValueError("`y0` contains NaN or infinite values.")
         sol = self.solve(ts, self.augment(y0), throw=throw)
         return sol.ys[:, : self.data_dim]
+
+    def objective(self, phase: FitPhase) -> training.AbstractObjective:
+        """[`TrajectoryMatching`][dynsys.nde.TrajectoryMatching], or
+        [`MultipleShooting`][dynsys.nde.MultipleShooting] when `phase.segments` is given.
+
+        The solves start from observed states: the first time point (of every shooting
+        segment) must be fully observed in every series.
+        """
+        segments = phase.segments
+        starts = phase.mask[:, 0] if segments is None else phase.mask[:, segments[:, 0]]
+        if not bool(jnp.all(starts)):
+            raise ValueError(
+                "`mask`: a NeuralODE is solved from observed initial states; the first time "
+                "point"
+                + (" of every shooting segment" if segments is not None else "")
+                + " must be fully observed for every series."
+            )
+        if segments is None:
+            return TrajectoryMatching(phase)
+        return MultipleShooting(phase)
 
 
 def _diffrax_name(obj: Any, base: type, what: str) -> str:

@@ -11,8 +11,11 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
+from .. import training
 from .._validation import check_int, check_positive, is_traced
+from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_state, check_times
+from ._objectives import TransitionNLL
 from ._vector_field import ScaledTanhMLP
 
 
@@ -59,7 +62,7 @@ class DiagonalDiffusion(eqx.Module):
         return jax.nn.softplus(self.mlp(y))
 
 
-class NeuralSDE(eqx.Module):
+class NeuralSDE(AbstractNDE):
     """Neural SDE `dy = f_θ(t, y) dt + diag(g_θ(t, y)) dW_t` (Itô), solved with diffrax.
 
     Drift `f_θ` is a [`ScaledTanhMLP`][dynsys.nde.ScaledTanhMLP], diffusion a positive
@@ -202,6 +205,12 @@ class NeuralSDE(eqx.Module):
             )
         keys = jax.random.split(key, n)
         return jax.vmap(lambda y, k: self.solve(ts, y, key=k).ys)(y0, keys)
+
+    def objective(self, phase: FitPhase) -> training.AbstractObjective:
+        """The Euler–Maruyama transition NLL, [`TransitionNLL`][dynsys.nde.TransitionNLL]."""
+        if phase.segments is not None:
+            raise ValueError("`shooting` (multiple shooting) applies to NeuralODE models only.")
+        return TransitionNLL(phase)
 
     def transition_nll(
         self,

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .. import training
 from .._validation import check_in_range, check_int, check_positive
-from ..data import Trajectories
-from ..pde import time_derivative
-from ..training import fit
-from ._latent_target import latent_velocity_target
+from ..data import SnapshotSampler, Trajectories
 from ._model import AbstractLatentROM, DINo, PhiROM
+from ._objective import DINoObjective, PhiROMObjective, Trainable
 
 
 class ROMFitResult(eqx.Module):
@@ -24,8 +22,8 @@ class ROMFitResult(eqx.Module):
 
     **Fields:** `model` (the trained [`PhiROM`][dynsys.rom.PhiROM] / [`DINo`][dynsys.rom.DINo]),
     `latents` (the trained latent memory, shape `(n_traj, n_time, d)`), `history` (per-step
-    numpy arrays: `"loss"`, `"reconstruction"`, `"dynamics"`), `wall_time` (seconds),
-    `steps_per_second`.
+    numpy arrays: `"step"`, `"loss"`, `"reconstruction"`, `"dynamics"`), `wall_time` (seconds
+    of this call), `steps_per_second`.
     """
 
     model: Any
@@ -33,11 +31,6 @@ class ROMFitResult(eqx.Module):
     history: dict
     wall_time: float
     steps_per_second: float
-
-
-class _Trainable(eqx.Module):
-    model: Any
-    latents: jax.Array
 
 
 def _flatten_fields(states: jax.Array) -> jax.Array:
@@ -103,7 +96,8 @@ def _prepare(model, data, coords, params, n_train_steps):
     return fields, coords, params, space, n_ch
 
 
-def _optimizer(learning_rate, decay_every, decay_rate):
+def _default_optimizer(learning_rate, decay_every, decay_rate):
+    """Adam with the reference runs' staircase decay (a schedule given as is)."""
     if callable(learning_rate):
         return optax.adam(learning_rate)
     check_positive(learning_rate, "learning_rate")
@@ -111,47 +105,6 @@ def _optimizer(learning_rate, decay_every, decay_rate):
         float(learning_rate), transition_steps=decay_every, decay_rate=decay_rate, staircase=True
     )
     return optax.adam(sched)
-
-
-def _rel_norm(a, b):
-    """Mean over the leading axis of ‖a − b‖ / ‖b‖ (norms over the remaining axes)."""
-    axes = tuple(range(1, a.ndim))
-    num = jnp.sqrt(jnp.sum((a - b) ** 2, axis=axes))
-    den = jnp.sqrt(jnp.sum(b**2, axis=axes))
-    return jnp.mean(num / den)
-
-
-def _blocked(tree, warm):
-    """Stop gradients through every inexact array of `tree` while `warm` (a traced bool)."""
-
-    def f(x):
-        if eqx.is_inexact_array(x):
-            return jnp.where(warm, jax.lax.stop_gradient(x), x)
-        return x
-
-    return jax.tree_util.tree_map(f, tree)
-
-
-def _snapshot_batches(n_traj, n_time, batch_size):
-    total = n_traj * n_time
-
-    def batch_fn(step, key):
-        flat = jax.random.choice(key, total, (batch_size,), replace=False)
-        return flat // n_time, flat % n_time
-
-    return batch_fn
-
-
-def _run_fit(trainable, loss_fn, batch_fn, optimizer, n_steps, key, progress):
-    res = fit(
-        trainable, loss_fn, batch_fn, optimizer=optimizer, n_steps=n_steps, key=key,
-        has_aux=True, train_state=jnp.zeros((), jnp.int32), progress=progress,
-    )  # fmt: skip
-    hist = {k: np.asarray(v) for k, v in res.history.items()}
-    return ROMFitResult(
-        model=res.model.model, latents=res.model.latents, history=hist,
-        wall_time=float(res.wall_time), steps_per_second=float(res.steps_per_second),
-    )  # fmt: skip
 
 
 def _check_common(model_cls, model, n_steps, batch_size, lam, warmup_steps, n_snap):
@@ -166,6 +119,23 @@ def _check_common(model_cls, model, n_steps, batch_size, lam, warmup_steps, n_sn
     check_in_range(lam, "lam", 0.0, 1.0)
     warmup_steps = check_int(warmup_steps, "warmup_steps", minimum=0)
     return n_steps, batch_size, warmup_steps
+
+
+def _run_fit(model, objective, *, n_steps, batch_size, key, optimizer, gradient_clip, **policies):
+    """Train the model and a zero-initialised latent memory through `training.fit`."""
+    if gradient_clip is not None:
+        check_positive(gradient_clip, "gradient_clip")
+    n_traj, n_time = objective.fields.shape[:2]
+    trainable = Trainable(model, jnp.zeros((n_traj, n_time, model.latent_dim),
+                                           objective.fields.dtype))  # fmt: skip
+    sampler = SnapshotSampler(n_traj, n_time, batch_size=batch_size)
+    res = training.fit(trainable, objective, sampler, optimizer=optimizer, n_steps=n_steps,
+                       key=key, gradient_clip=gradient_clip, **policies)  # fmt: skip
+    hist = {k: np.asarray(v) for k, v in res.history.items()}
+    return ROMFitResult(
+        model=res.model.model, latents=res.model.latents, history=hist,
+        wall_time=float(res.wall_time), steps_per_second=float(res.steps_per_second),
+    )  # fmt: skip
 
 
 def fit_phirom(
@@ -184,8 +154,12 @@ def fit_phirom(
     learning_rate: Any = 5e-3,
     decay_every: int = 100,
     decay_rate: float = 0.985,
+    optimizer: Any = None,
+    gradient_clip: float | None = None,
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    progress: bool | training.Progress = True,
     key: Any,
-    progress: bool = False,
 ) -> ROMFitResult:
     """Train a [`PhiROM`][dynsys.rom.PhiROM]: auto-decoder + latent ODE on solver physics.
 
@@ -205,9 +179,10 @@ def fit_phirom(
        blocked). Afterwards, errors backpropagate through the solver into the decoder
        and the latents.
 
-    Trains through [`dynsys.training.fit`][] (Adam, learning rate ×`decay_rate` every
-    `decay_every` steps, as in the reference runs), whose non-finite guard stops a diverging
-    run with the step number.
+    Trains through [`dynsys.training.fit`][] (by default Adam, learning rate ×`decay_rate`
+    every `decay_every` steps, as in the reference runs), with mini-batches of distinct
+    snapshots from [`dynsys.data.SnapshotSampler`][]; its non-finite guard stops a
+    diverging run with the step number and Φ-ROM's remedies.
 
     **Arguments:**
 
@@ -224,8 +199,17 @@ def fit_phirom(
     - `n_steps`: optimiser steps; `batch_size`: snapshots per step (default all).
     - `gamma`: hyper-reduction fraction γ ∈ (0, 1]; ⌊γ·P⌋·C must be >= d.
     - `lam`: λ ∈ [0, 1]; `warmup_steps`: steps with the dynamics gradient blocked.
-    - `learning_rate`: float or optax schedule; `decay_every`, `decay_rate`.
-    - `key`: PRNG key; `progress`: show a progress bar.
+    - `learning_rate`: float or optax schedule; `decay_every`, `decay_rate`: the default
+      optimizer's staircase decay (all three ignored when `optimizer` is given).
+    - `optimizer`: an optax `GradientTransformation` for the model and the latent memory;
+      None: the default Adam above.
+    - `gradient_clip`: clip gradients to this global norm before the optimizer (None: off).
+    - `checkpoint`: a [`dynsys.training.Checkpointing`][] (model, latent memory and
+      optimiser state; `resume=True` continues bit for bit with the same arguments), or None.
+    - `on_nonfinite`: `"raise"` (default), `"rollback"` or a policy object of
+      [`dynsys.training.fit`][].
+    - `progress`: show a progress bar (or a [`dynsys.training.Progress`][]).
+    - `key`: PRNG key (snapshot batches, hyper-reduction points).
 
     **Returns:** a [`ROMFitResult`][dynsys.rom.ROMFitResult].
 
@@ -250,47 +234,17 @@ def fit_phirom(
         )
     if not callable(solver):
         raise TypeError(f"`solver` must be a stepper (callable), got {type(solver).__name__}.")
-    dtype = fields.dtype
-    lam_f = float(lam)
-
-    def solver_dudt(field, mu):
-        u = jnp.moveaxis(field, -1, 0).reshape((n_ch, *space))
-        extra = () if mu is None else ((mu[0] if mu.shape[0] == 1 else mu),)
-        du = time_derivative(solver, u, *extra)
-        return jnp.moveaxis(du.reshape(n_ch, -1), 0, 1)
-
-    def loss_fn(tr, batch, step, key):
-        i, t = batch
-        rom, latents = tr.model, tr.latents
-        alpha = latents[i, t]
-        u = fields[i, t]
-        mu = None if params is None else params[i]
-        pred = jax.vmap(rom.decoder, (None, 0))(coords, alpha)
-        rec = _rel_norm(pred, u)
-        warm = step < warmup_steps
-        dec_d = _blocked(rom.decoder, warm)
-        alpha_d = _blocked(alpha, warm)
-        pred_d = _blocked(pred, warm)
-        if mu is None:
-            r = jax.vmap(lambda f: solver_dudt(f, None))(pred_d)
-            psi = jax.vmap(rom.dynamics)(alpha_d)
-        else:
-            r = jax.vmap(solver_dudt)(pred_d, mu)
-            psi = jax.vmap(rom.dynamics)(alpha_d, mu)
-        keys = jax.random.split(key, alpha.shape[0])
-        target = jax.vmap(latent_velocity_target, (None, 0, None, 0, 0, None))(
-            dec_d, alpha_d, coords, r, keys, m
-        )
-        num = jnp.sqrt(jnp.sum((psi - target) ** 2, axis=-1))
-        den = jax.lax.stop_gradient(jnp.sqrt(jnp.sum(target**2, axis=-1)))
-        dyn = jnp.mean(num / den)
-        loss = lam_f * rec + (1.0 - lam_f) * dyn
-        return loss, (step + 1, {"reconstruction": rec, "dynamics": dyn})
-
-    trainable = _Trainable(model, jnp.zeros((n_traj, n_time, d), dtype))
-    batch_fn = _snapshot_batches(n_traj, n_time, batch_size)
-    opt = _optimizer(learning_rate, decay_every, decay_rate)
-    return _run_fit(trainable, loss_fn, batch_fn, opt, n_steps, key, progress)
+    objective = PhiROMObjective(
+        fields, coords, params, solver, space=space, n_kept=m, lam=float(lam),
+        warmup_steps=warmup_steps,
+    )  # fmt: skip
+    if optimizer is None:
+        optimizer = _default_optimizer(learning_rate, decay_every, decay_rate)
+    return _run_fit(
+        model, objective, n_steps=n_steps, batch_size=batch_size, key=key, optimizer=optimizer,
+        gradient_clip=gradient_clip, checkpoint=checkpoint, on_nonfinite=on_nonfinite,
+        progress=progress,
+    )  # fmt: skip
 
 
 def fit_dino(
@@ -309,8 +263,12 @@ def fit_dino(
     learning_rate: Any = 5e-3,
     decay_every: int = 100,
     decay_rate: float = 0.985,
+    optimizer: Any = None,
+    gradient_clip: float | None = None,
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    progress: bool | training.Progress = True,
     key: Any,
-    progress: bool = False,
 ) -> ROMFitResult:
     """Train a [`DINo`][dynsys.rom.DINo]: the same auto-decoder and latent ODE, data only.
 
@@ -334,64 +292,36 @@ def fit_dino(
     `warmup_steps=n_steps` for that variant; with the latents decoupled, λ only rescales
     each part's gradient, which Adam undoes.
 
-    **Arguments:** as `fit_phirom` without `solver`/`gamma`; `teacher_forcing` (initial
+    **Arguments:** as `fit_phirom` without `solver`/`gamma` (`optimizer`, `gradient_clip`,
+    `checkpoint`, `on_nonfinite`, `progress` included); `teacher_forcing` (initial
     probability in [0, 1]) and `teacher_forcing_steps`.
 
     **Returns:** a [`ROMFitResult`][dynsys.rom.ROMFitResult].
+
+    ```python
+    res = fit_dino(dino, data, coords=x[:, None], params=mus, n_steps=3000,
+                   batch_size=200, key=jax.random.key(0))
+    ```
     """
-    fields, coords, params, space, n_ch = _prepare(model, data, coords, params, n_train_time)
-    n_traj, n_time, n_pts = fields.shape[:3]
+    fields, coords, params, _, _ = _prepare(model, data, coords, params, n_train_time)
+    n_traj, n_time = fields.shape[:2]
     n_steps, batch_size, warmup_steps = _check_common(
         DINo, model, n_steps, batch_size, lam, warmup_steps, n_traj * n_time
     )
     check_in_range(teacher_forcing, "teacher_forcing", 0.0, 1.0)
     tf_steps = max(n_steps // 2, 1) if teacher_forcing_steps is None else check_int(
         teacher_forcing_steps, "teacher_forcing_steps", minimum=1)  # fmt: skip
-    d = model.latent_dim
-    dtype = fields.dtype
-    lam_f = float(lam)
-    dt = model.dt
-    solver = diffrax.Bosh3()
-
-    def one_interval(dynamics, a, mu):
-        term = diffrax.ODETerm(lambda t, y, args: dynamics(y, args))
-        sol = diffrax.diffeqsolve(
-            term, solver, t0=0.0, t1=dt, dt0=dt, y0=a, args=mu,
-            saveat=diffrax.SaveAt(t1=True), stepsize_controller=diffrax.ConstantStepSize(),
-            max_steps=2,
-        )  # fmt: skip
-        return sol.ys[0]
-
-    def loss_fn(tr, batch, step, key):
-        i, t = batch
-        rom, latents = tr.model, tr.latents
-        pred = jax.vmap(rom.decoder, (None, 0))(coords, latents[i, t])
-        rec = _rel_norm(pred, fields[i, t])
-        warm = step < warmup_steps
-        mem = _blocked(latents, warm)  # (n_traj, n_time, d)
-        frac = jnp.minimum(step.astype(dtype) / tf_steps, 1.0)
-        p = teacher_forcing * (1.0 - frac)
-        mask = jax.random.bernoulli(key, p, (n_time - 1, n_traj))
-
-        def body(state, inp):
-            k, force = inp
-            state = jnp.where(force[:, None], mem[:, k], state)
-            if params is None:
-                nxt = jax.vmap(lambda a: one_interval(rom.dynamics, a, None))(state)
-            else:
-                nxt = jax.vmap(lambda a, mu: one_interval(rom.dynamics, a, mu))(state, params)
-            return nxt, nxt
-
-        _, traj = jax.lax.scan(body, mem[:, 0], (jnp.arange(n_time - 1), mask))
-        target = jnp.moveaxis(mem[:, 1:], 1, 0)
-        dyn = jnp.mean(jnp.sum((traj - target) ** 2, axis=-1))
-        loss = lam_f * rec + (1.0 - lam_f) * dyn
-        return loss, (step + 1, {"reconstruction": rec, "dynamics": dyn})
-
-    trainable = _Trainable(model, jnp.zeros((n_traj, n_time, d), dtype))
-    batch_fn = _snapshot_batches(n_traj, n_time, batch_size)
-    opt = _optimizer(learning_rate, decay_every, decay_rate)
-    return _run_fit(trainable, loss_fn, batch_fn, opt, n_steps, key, progress)
+    objective = DINoObjective(
+        fields, coords, params, lam=float(lam), warmup_steps=warmup_steps,
+        teacher_forcing=float(teacher_forcing), teacher_forcing_steps=tf_steps,
+    )  # fmt: skip
+    if optimizer is None:
+        optimizer = _default_optimizer(learning_rate, decay_every, decay_rate)
+    return _run_fit(
+        model, objective, n_steps=n_steps, batch_size=batch_size, key=key, optimizer=optimizer,
+        gradient_clip=gradient_clip, checkpoint=checkpoint, on_nonfinite=on_nonfinite,
+        progress=progress,
+    )  # fmt: skip
 
 
 def forecast_fields(

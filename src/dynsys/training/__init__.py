@@ -1,26 +1,54 @@
-"""The training core every model family calls: one fitting loop on optax and equinox.
+"""The training core every model family calls: one fitting loop of strategy objects.
 
-- [`make_step`][dynsys.training.make_step]: the pure step (loss, gradient, optax update);
-  jit it, vmap it over an ensemble.
-- [`fit`][dynsys.training.fit]: the loop around it (history, progress bar, evaluation,
-  best/last selection, checkpoints with bit-for-bit resume, non-finite guard, data-parallel
-  sharding, ensembles) returning a [`FitResult`][dynsys.training.FitResult].
-- [`save_checkpoint`][dynsys.training.save_checkpoint] /
-  [`load_checkpoint`][dynsys.training.load_checkpoint].
-- [`exponential_decay_per_epoch`][dynsys.training.exponential_decay_per_epoch]: the
-  learning-rate schedule of the reconstruction family.
+A family builds an **objective** (the loss of one batch) and a **sampler** (`sampler(step,
+key) -> batch`) and hands them to [`fit`][dynsys.training.fit], as `diffrax.diffeqsolve`
+takes a solver and a step-size controller. Everything else is a small policy object, the
+same for every family:
+
+- [`AbstractObjective`][dynsys.training.AbstractObjective] /
+  [`LossFunction`][dynsys.training.LossFunction]: the loss, its carried state, its
+  failure hint.
+- [`Evaluation`][dynsys.training.Evaluation]: scores during training and best-model
+  selection.
+- [`Checkpointing`][dynsys.training.Checkpointing]: checkpoints with bit-for-bit resume
+  ([`save_checkpoint`][dynsys.training.save_checkpoint] /
+  [`load_checkpoint`][dynsys.training.load_checkpoint]).
+- [`RaiseOnNonfinite`][dynsys.training.RaiseOnNonfinite] /
+  [`RollbackOnNonfinite`][dynsys.training.RollbackOnNonfinite]: the non-finite guard.
+- [`Progress`][dynsys.training.Progress]: the progress bar.
+
+[`fit`][dynsys.training.fit] returns a [`FitResult`][dynsys.training.FitResult];
+[`make_step`][dynsys.training.make_step] is the pure step (jit it, vmap it over an
+ensemble); [`exponential_decay_per_epoch`][dynsys.training.exponential_decay_per_epoch] is
+the learning-rate schedule of the reconstruction family;
+[`param_dtype`][dynsys.training.param_dtype] the dtype a model trains in.
 """
 
 from ._checkpoint import Checkpoint as Checkpoint
+from ._checkpoint import Checkpointing as Checkpointing
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._dtype import param_dtype as param_dtype
+from ._evaluation import Evaluation as Evaluation
 from ._fit import FitResult as FitResult
 from ._fit import fit as fit
 from ._nonfinite import NonFiniteError as NonFiniteError
+from ._nonfinite import RaiseOnNonfinite as RaiseOnNonfinite
+from ._nonfinite import RollbackOnNonfinite as RollbackOnNonfinite
+from ._objective import AbstractObjective as AbstractObjective
+from ._objective import LossFunction as LossFunction
+from ._progress import Progress as Progress
 from ._schedules import exponential_decay_per_epoch as exponential_decay_per_epoch
 from ._step import make_step as make_step
 
 __all__ = [
+    "AbstractObjective",
+    "LossFunction",
+    "Evaluation",
+    "Checkpointing",
+    "RaiseOnNonfinite",
+    "RollbackOnNonfinite",
+    "Progress",
     "Checkpoint",
     "load_checkpoint",
     "save_checkpoint",
@@ -29,4 +57,5 @@ __all__ = [
     "NonFiniteError",
     "exponential_decay_per_epoch",
     "make_step",
+    "param_dtype",
 ]

@@ -49,6 +49,35 @@ class Checkpoint(eqx.Module):
     metadata: dict
 
 
+class Checkpointing(eqx.Module):
+    """Checkpoint policy of [`dynsys.training.fit`][]: where and how often to save, and
+    whether to resume.
+
+    **Fields:**
+
+    - `directory`: folder for checkpoints: `last` (every `every` steps and at the end) and,
+      when the run selects its best evaluation, `best`. Read them with
+      [`dynsys.training.load_checkpoint`][].
+    - `every`: interval in steps; None: only at the end.
+    - `resume`: continue from `directory/last` if it exists (else start afresh). The
+      continuation is bit for bit the uninterrupted run, given the same arguments.
+
+    ```python
+    checkpoint = training.Checkpointing(tmp_dir, every=500, resume=True)
+    ```
+    """
+
+    directory: pathlib.Path = eqx.field(static=True, converter=pathlib.Path)
+    every: int | None = eqx.field(static=True, default=None)
+    resume: bool = eqx.field(static=True, default=False)
+
+    def __check_init__(self):
+        if self.every is not None:
+            check_int(self.every, "every", minimum=1)
+        if not isinstance(self.resume, bool):
+            raise TypeError(f"`resume` must be True or False, got {self.resume!r}.")
+
+
 def _key_arrays(key: Any) -> tuple[dict, dict]:
     if key is None:
         return {}, {"key": None}

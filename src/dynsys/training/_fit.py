@@ -1,9 +1,16 @@
-"""The fitting loop every model family calls: compiled step, history, guard, checkpoints."""
+"""The fitting loop every model family calls: an objective, a sampler and policy objects.
+
+`fit(model, objective, sampler, *, optimizer, n_steps, key, ...)` in the manner of
+`diffrax.diffeqsolve`: the family supplies the objective (the loss of one batch, an
+[`AbstractObjective`][dynsys.training.AbstractObjective]) and the sampler (`sampler(step,
+key) -> batch`); evaluation with best-model selection, checkpointing, the non-finite policy
+and the progress bar are each one small object, the same for every family.
+"""
 
 from __future__ import annotations
 
-import pathlib
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
@@ -11,11 +18,27 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from .._validation import check_int
-from ._checkpoint import has_tree, history_arrays, read_meta, read_tree, write_checkpoint
+from ._checkpoint import (
+    Checkpointing,
+    has_tree,
+    history_arrays,
+    read_meta,
+    read_tree,
+    write_checkpoint,
+)
+from ._evaluation import Evaluation
 from ._history import Record
-from ._nonfinite import describe_nonfinite, nonfinite_error
+from ._nonfinite import (
+    RollbackOnNonfinite,
+    as_nonfinite_policy,
+    describe_nonfinite,
+    nonfinite_error,
+)
+from ._objective import as_objective
+from ._progress import as_progress
 from ._sharding import constrain_replicated, make_mesh, replicate, shard_batch
 from ._step import check_filter_spec, check_optimizer, make_guarded_step
 
@@ -34,7 +57,7 @@ class FitResult(eqx.Module):
     - `train_state`: the carried training state after the last step.
     - `history`: dict of per-step numpy arrays: `"step"` (0-based update index, shape
       `(n,)`), `"loss"` (loss before that update; shape `(n,)`, or `(n, ensemble)`) and one
-      entry per metric returned by `loss_fn`. Steps undone by a rollback are not listed.
+      entry per metric returned by the objective. Steps undone by a rollback are not listed.
     - `eval_history`: dict of per-evaluation numpy arrays: `"step"` (number of steps done
       when evaluated) and one entry per key returned by `eval_fn`.
     - `steps`: number of steps done in total (including those before a resume).
@@ -103,7 +126,7 @@ def _strong(tree: Any) -> Any:
 def _step_keys(key, index):
     step_key = jax.random.fold_in(key, index)
     keys = jax.random.split(step_key)
-    return keys[0], keys[1]
+    return keys[0], keys[1], jnp.asarray(index, dtype=jnp.int32)
 
 
 def _where_members(mask: np.ndarray, new: Any, old: Any) -> Any:
@@ -129,117 +152,154 @@ def _member_axes(train_state: Any) -> Any:
     )
 
 
-def _progress_bar_class():
-    """tqdm's notebook bar where ipywidgets can draw it, else the plain text bar.
+_LEGACY = {
+    "has_aux": "fit(model, LossFunction(loss_fn, has_aux=True), ...) or an AbstractObjective",
+    "train_state": "state=...",
+    "eval_fn": "evaluation=Evaluation(fn, ...)",
+    "eval_every": "evaluation=Evaluation(fn, every=...)",
+    "select": "evaluation=Evaluation(fn, select=...)",
+    "best_metric": "evaluation=Evaluation(fn, metric=...)",
+    "best_mode": "evaluation=Evaluation(fn, mode=...)",
+    "checkpoint_dir": "checkpoint=Checkpointing(directory, ...)",
+    "checkpoint_every": "checkpoint=Checkpointing(directory, every=...)",
+    "resume": "checkpoint=Checkpointing(directory, resume=True)",
+    "max_rollbacks": "on_nonfinite=RollbackOnNonfinite(max_rollbacks=...)",
+    "rollback_lr_factor": "on_nonfinite=RollbackOnNonfinite(lr_factor=...)",
+}
 
-    `tqdm.auto` in a Jupyter kernel without ipywidgets warns at import ("IProgress not
-    found") and falls back to text anyway, so the choice is made here, only when a bar is
-    built, and importing dynsys never warns.
-    """
-    try:
-        import ipywidgets  # noqa: F401
-    except ImportError:
-        from tqdm import tqdm
-    else:
-        from tqdm.auto import tqdm
-    return tqdm
+
+def _legacy_options(legacy: dict, evaluation, checkpoint, on_nonfinite, state):
+    """Translate the keyword arguments of the 0.x `fit` into policy objects (deprecated)."""
+    unknown = sorted(set(legacy) - set(_LEGACY))
+    if unknown:
+        raise TypeError(f"fit() got unexpected keyword argument(s) {', '.join(unknown)}.")
+    warnings.warn(
+        "dynsys.training.fit: the keyword(s) "
+        + ", ".join(f"{k} (use {_LEGACY[k]})" for k in legacy)
+        + " are deprecated and will be removed in the next release.",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    has_aux = legacy.pop("has_aux", False)
+    if "train_state" in legacy:
+        state = legacy.pop("train_state")
+    eval_keys = ("eval_fn", "eval_every", "select", "best_metric", "best_mode")
+    if any(k in legacy for k in eval_keys):
+        if evaluation is not None:
+            raise ValueError("Pass `evaluation` or the deprecated eval_fn/... keywords, not both.")
+        fn = legacy.pop("eval_fn", None)
+        every = legacy.pop("eval_every", None)
+        select = legacy.pop("select", "last")
+        if fn is None:
+            if every is not None:
+                raise ValueError(
+                    "`eval_every` was given without `eval_fn`; pass an eval_fn(model)."
+                )
+            if select == "best":
+                raise ValueError(
+                    "`select='best'` needs `eval_fn` to rank models; pass an eval_fn(model)."
+                )
+        else:
+            evaluation = Evaluation(
+                fn, every=every, select=select, metric=legacy.pop("best_metric", None),
+                mode=legacy.pop("best_mode", "min"),
+            )  # fmt: skip
+    ckpt_keys = ("checkpoint_dir", "checkpoint_every", "resume")
+    if any(k in legacy for k in ckpt_keys):
+        if checkpoint is not None:
+            raise ValueError("Pass `checkpoint` or the deprecated checkpoint_dir/... keywords.")
+        directory = legacy.pop("checkpoint_dir", None)
+        every = legacy.pop("checkpoint_every", None)
+        resume = legacy.pop("resume", False)
+        if directory is None:
+            if every is not None:
+                raise ValueError("`checkpoint_every` was given without `checkpoint_dir`.")
+            if resume:
+                raise ValueError(
+                    "`resume=True` needs `checkpoint_dir` (where `last` is read from)."
+                )
+        else:
+            checkpoint = Checkpointing(directory, every=every, resume=resume)
+    if "max_rollbacks" in legacy or "rollback_lr_factor" in legacy:
+        max_rollbacks = legacy.pop("max_rollbacks", 3)
+        lr_factor = legacy.pop("rollback_lr_factor", 0.5)
+        if isinstance(as_nonfinite_policy(on_nonfinite), RollbackOnNonfinite):
+            on_nonfinite = RollbackOnNonfinite(max_rollbacks=max_rollbacks, lr_factor=lr_factor)
+    return has_aux, evaluation, checkpoint, on_nonfinite, state
 
 
 def fit(
     model: Any,
-    loss_fn: Callable,
-    batches: Callable[[int, Any], Any] | Iterator,
+    objective: Any,
+    sampler: Callable[[int, Any], Any] | Iterator,
     *,
     optimizer: Any,
     n_steps: int,
     key: Any,
-    has_aux: bool = False,
-    train_state: Any = None,
+    evaluation: Evaluation | None = None,
+    checkpoint: Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    progress: Any = True,
+    gradient_clip: float | None = None,
+    state: Any = None,
     opt_state: Any = None,
     filter_spec: Any = eqx.is_inexact_array,
-    eval_fn: Callable[[Any], Mapping[str, Any]] | None = None,
-    eval_every: int | None = None,
-    select: str = "last",
-    best_metric: str | None = None,
-    best_mode: str = "min",
-    checkpoint_dir: str | pathlib.Path | None = None,
-    checkpoint_every: int | None = None,
-    resume: bool = False,
-    progress: bool = True,
     check_every: int = 1,
-    on_nonfinite: str = "raise",
-    max_rollbacks: int = 3,
-    rollback_lr_factor: float | None = 0.5,
     devices: Any = None,
     ensemble: int | None = None,
     shared_batch: bool = True,
+    **deprecated: Any,
 ) -> FitResult:
-    """Train `model` on `loss_fn` with an optax optimizer: the one fitting loop of dynsys.
+    """Train `model` on an objective with an optax optimizer: the one fitting loop of dynsys.
 
-    Each step draws a batch, then runs one compiled update (built by
-    [`dynsys.training.make_step`][], compiled once with `eqx.filter_jit`). The keys are
+    Each step draws a batch from the sampler, then runs one compiled update (the objective's
+    loss, its gradient, the optax update; compiled once with `eqx.filter_jit`). The keys are
     derived from the step index, `batch_key, loss_key = jax.random.split(
     jax.random.fold_in(key, step))`, so that a run is a deterministic function of its inputs
-    and a resumed run continues bit for bit. Around the step the loop keeps a history,
-    shows a tqdm bar (loss, steps/s), evaluates, selects the best model, writes checkpoints
-    and guards against non-finite values.
+    and a resumed run continues bit for bit. Around the step the loop keeps a history and
+    runs the policies: evaluation and best-model selection, checkpoints, the non-finite
+    guard and the progress bar.
 
     **Arguments:**
 
     - `model`: the model, any pytree (an `eqx.Module`). With `ensemble=E`, a stacked
       ensemble (every trainable array has a leading axis of length E, e.g. made with
       `eqx.filter_vmap(make_model)(jax.random.split(key, E))`).
-    - `loss_fn`: `loss_fn(model, batch, key) -> loss` (scalar), or with `has_aux=True`
-      `loss_fn(model, batch, train_state, key) -> (loss, (train_state, metrics))` (see
-      `make_step`). For an ensemble it is written for one member.
-    - `batches`: `batch_fn(step, key) -> batch`, a function of the 0-based step index and a
-      key; it must be deterministic in its inputs for resume to be exact. Alternatively an
-      iterator yielding batches; then resuming does not fast-forward it (pass an iterator
-      positioned at the checkpoint's step). Batch leaves should be arrays (Python numbers
-      are compile-time constants and would trigger recompilation when they change).
+    - `objective`: an [`AbstractObjective`][dynsys.training.AbstractObjective], called as
+      `objective(model, batch, state, step=step, key=key) -> (loss, (state, metrics))`
+      (for one member of an ensemble), or a plain `loss_fn(model, batch, key) -> loss`
+      (wrapped in a [`LossFunction`][dynsys.training.LossFunction]).
+    - `sampler`: `sampler(step, key) -> batch`, a function of the 0-based step index and a
+      key (e.g. [`dynsys.data.WindowSampler`][]); it must be deterministic in its inputs for
+      resume to be exact. Alternatively an iterator yielding batches; then resuming does not
+      fast-forward it (pass an iterator positioned at the checkpoint's step). Batch leaves
+      should be arrays (Python numbers are compile-time constants and would trigger
+      recompilation when they change).
     - `optimizer`: an optax `GradientTransformation`, e.g. `optax.adam(1e-3)` or with a
       schedule from [`dynsys.training.exponential_decay_per_epoch`][].
     - `n_steps`: total number of steps, >= 1 (a resumed run continues up to it).
     - `key`: PRNG key of the run.
-    - `has_aux`: the `loss_fn` convention, as for `make_step`.
-    - `train_state`: initial carried training state (`has_aux=True`); its array leaves are
-      traced, other leaves are compile-time constants. Ensemble: arrays with a leading
-      member axis are per member; 0-d arrays are shared by all members and must stay
-      unbatched in the returned state (e.g. a step counter, which keeps a `lax.cond` on it
-      a real branch instead of a select over the members).
+    - `evaluation`: an [`Evaluation`][dynsys.training.Evaluation] (scores during training,
+      `select="best"`), or None: no evaluation, the last model is returned.
+    - `checkpoint`: a [`Checkpointing`][dynsys.training.Checkpointing] (folder, interval,
+      resume), or None.
+    - `on_nonfinite`: `"raise"` / [`RaiseOnNonfinite`][dynsys.training.RaiseOnNonfinite]
+      stops with a [`NonFiniteError`][dynsys.training.NonFiniteError] naming the step, the
+      quantity and the objective's `failure_hint`; `"rollback"` /
+      [`RollbackOnNonfinite`][dynsys.training.RollbackOnNonfinite] restores the state before
+      the failing step, skips that batch, scales the learning rate and continues.
+    - `progress`: True/False or a [`Progress`][dynsys.training.Progress].
+    - `gradient_clip`: clip gradients to this global norm before the optimizer (None: off).
+    - `state`: the objective's initial carried state; default `objective.init_state(model)`
+      (vmapped over the members of an ensemble). Its array leaves are traced, other leaves
+      are compile-time constants. With an ensemble, arrays with a leading member axis are
+      per member and 0-d arrays are shared by all members.
     - `opt_state`: initial optimiser state; default `optimizer.init` of the trainable part
       (vmapped over the members for an ensemble).
     - `filter_spec`: which leaves to train (as for `eqx.partition`).
-    - `eval_fn`: `eval_fn(model) -> dict` of scalars (or per-member arrays for an
-      ensemble), called on the model after every `eval_every` steps, recorded in
-      `eval_history`. It runs in Python between steps; jit it yourself if it is costly.
-    - `eval_every`: evaluation interval in steps (needs `eval_fn`); None: only after the
-      last step. Evaluations happen at multiples of `eval_every` only (so that a resumed run
-      evaluates exactly where the uninterrupted one does); make `n_steps` a multiple of it
-      for the final model to be a candidate for `select="best"`.
-    - `select`: `"last"` returns the final model; `"best"` the evaluated model with the best
-      `best_metric` (needs `eval_fn`).
-    - `best_metric`: key of the `eval_fn` dict to select on; may be omitted when the dict
-      has one key.
-    - `best_mode`: `"min"` (default) or `"max"`.
-    - `checkpoint_dir`: folder for checkpoints: `last` (every `checkpoint_every` steps and
-      at the end) and, with `select="best"`, `best`. Read them with
-      [`dynsys.training.load_checkpoint`][].
-    - `checkpoint_every`: checkpoint interval in steps (needs `checkpoint_dir`); None: only
-      at the end.
-    - `resume`: continue from `checkpoint_dir/last` if it exists (else start afresh). The
-      continuation is bit for bit the uninterrupted run, given the same arguments.
-    - `progress`: show the tqdm progress bar.
     - `check_every`: how often (in steps) the host waits for the device to check the loss
       and the finiteness flag and to update history and bar. 1 checks every step; larger
       values let the device run ahead, at the cost of keeping that many states in memory.
-    - `on_nonfinite`: `"raise"` stops with a [`dynsys.training.NonFiniteError`][] naming the
-      step and the quantity; `"rollback"` restores the state before the failing step, skips
-      that batch, multiplies the learning rate by `rollback_lr_factor` and continues.
-    - `max_rollbacks`: rollbacks allowed before raising anyway, >= 0.
-    - `rollback_lr_factor`: factor in (0, 1] applied to every update after a rollback (it
-      scales the optax updates, which equals scaling the learning rate for any optimizer);
-      None keeps the rate.
     - `devices`: None (default device), `"all"` (every visible device) or a list of devices:
       data-parallel training on a 1-D mesh, the leading batch axis split over the devices
       (its length must be divisible by their number), model and states replicated.
@@ -249,6 +309,11 @@ def fit(
     - `shared_batch`: with an ensemble, every member sees the same batch (True) or the batch
       has a leading member axis (False).
 
+    The keywords of earlier releases (`has_aux`, `train_state`, `eval_fn`, `eval_every`,
+    `select`, `best_metric`, `best_mode`, `checkpoint_dir`, `checkpoint_every`, `resume`,
+    `max_rollbacks`, `rollback_lr_factor`) still work for one release, with a
+    `DeprecationWarning`.
+
     **Returns:**
 
     A [`dynsys.training.FitResult`][].
@@ -256,7 +321,7 @@ def fit(
     **Example:**
 
     ```python
-    def batch_fn(step, key):
+    def sampler(step, key):
         idx = jax.random.choice(key, len(xs), (32,))
         return xs[idx], ys[idx]
 
@@ -264,65 +329,67 @@ def fit(
         x, y = batch
         return jnp.mean((jax.vmap(model)(x) - y) ** 2)
 
-    result = fit(model, loss_fn, batch_fn, optimizer=optax.adam(1e-3), n_steps=1000,
-                 key=jax.random.key(0))
+    result = fit(model, loss_fn, sampler, optimizer=optax.adam(1e-3), n_steps=1000,
+                 key=jax.random.key(0),
+                 evaluation=Evaluation(lambda m: {"val": val_loss(m)}, every=100,
+                                       select="best"))
     model = result.model
     ```
     """
     # -- validation at the boundary ---------------------------------------------------------
-    if not callable(loss_fn):
-        raise TypeError(f"`loss_fn` must be callable, got {type(loss_fn).__name__}.")
-    if callable(batches):
-        batch_fn, batch_iter = batches, None
-    elif isinstance(batches, Iterator):
-        batch_fn, batch_iter = None, batches
+    has_aux = False
+    if deprecated:
+        has_aux, evaluation, checkpoint, on_nonfinite, state = _legacy_options(
+            dict(deprecated), evaluation, checkpoint, on_nonfinite, state
+        )
+    objective = as_objective(objective, has_aux)
+    if callable(sampler):
+        batch_fn, batch_iter = sampler, None
+    elif isinstance(sampler, Iterator):
+        batch_fn, batch_iter = None, sampler
     else:
         raise TypeError(
-            "`batches` must be a function batch_fn(step, key) -> batch or an iterator of "
-            f"batches, got {type(batches).__name__} (for one fixed batch use "
+            "`sampler` must be a function sampler(step, key) -> batch or an iterator of "
+            f"batches, got {type(sampler).__name__} (for one fixed batch use "
             "`lambda step, key: batch`)."
         )
     check_optimizer(optimizer)
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     _check_key(key)
-    if not isinstance(has_aux, bool):
-        raise TypeError(f"`has_aux` must be True or False, got {has_aux!r}.")
     check_filter_spec(filter_spec)
-    if select not in ("last", "best"):
-        raise ValueError(f"`select` must be 'last' or 'best', got {select!r}.")
-    if best_mode not in ("min", "max"):
-        raise ValueError(f"`best_mode` must be 'min' or 'max', got {best_mode!r}.")
-    if on_nonfinite not in ("raise", "rollback"):
-        raise ValueError(f"`on_nonfinite` must be 'raise' or 'rollback', got {on_nonfinite!r}.")
-    if eval_fn is not None and not callable(eval_fn):
-        raise TypeError(f"`eval_fn` must be callable or None, got {type(eval_fn).__name__}.")
-    if eval_every is not None:
-        eval_every = check_int(eval_every, "eval_every", minimum=1)
-        if eval_fn is None:
-            raise ValueError("`eval_every` was given without `eval_fn`; pass an eval_fn(model).")
-    if select == "best" and eval_fn is None:
-        raise ValueError("`select='best'` needs `eval_fn` to rank models; pass an eval_fn(model).")
-    if best_metric is not None and not isinstance(best_metric, str):
-        raise TypeError(f"`best_metric` must be a string or None, got {best_metric!r}.")
-    if checkpoint_every is not None:
-        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
-        if checkpoint_dir is None:
-            raise ValueError("`checkpoint_every` was given without `checkpoint_dir`.")
-    if resume and checkpoint_dir is None:
-        raise ValueError("`resume=True` needs `checkpoint_dir` (where `last` is read from).")
-    check_every = check_int(check_every, "check_every", minimum=1)
-    max_rollbacks = check_int(max_rollbacks, "max_rollbacks", minimum=0)
-    if rollback_lr_factor is not None:
-        factor = float(rollback_lr_factor)
-        if not 0.0 < factor <= 1.0:
+    if evaluation is not None and not isinstance(evaluation, Evaluation):
+        raise TypeError(
+            "`evaluation` must be a dynsys.training.Evaluation or None, got "
+            f"{type(evaluation).__name__}."
+        )
+    if checkpoint is not None and not isinstance(checkpoint, Checkpointing):
+        raise TypeError(
+            "`checkpoint` must be a dynsys.training.Checkpointing or None, got "
+            f"{type(checkpoint).__name__}."
+        )
+    policy = as_nonfinite_policy(on_nonfinite)
+    rolls = isinstance(policy, RollbackOnNonfinite)
+    max_rollbacks = policy.max_rollbacks if rolls else 0
+    rollback_lr_factor = policy.lr_factor if rolls else None
+    progress = as_progress(progress)
+    if gradient_clip is not None:
+        if not (isinstance(gradient_clip, (int, float)) and gradient_clip > 0):
             raise ValueError(
-                f"`rollback_lr_factor` must lie in (0, 1] or be None, got {rollback_lr_factor!r}."
+                f"`gradient_clip` must be a positive number or None, got {gradient_clip!r}."
             )
-    if not isinstance(progress, bool):
-        raise TypeError(f"`progress` must be True or False, got {progress!r}.")
+        optimizer = optax.chain(optax.clip_by_global_norm(gradient_clip), optimizer)
+    check_every = check_int(check_every, "check_every", minimum=1)
     if ensemble is not None:
         ensemble = check_int(ensemble, "ensemble", minimum=1)
     mesh = make_mesh(devices)
+    eval_fn = None if evaluation is None else evaluation.fn
+    eval_every = None if evaluation is None else evaluation.every
+    select = "last" if evaluation is None else evaluation.select
+    best_metric = None if evaluation is None else evaluation.metric
+    best_mode = "min" if evaluation is None else evaluation.mode
+    ckpt_dir = None if checkpoint is None else checkpoint.directory
+    checkpoint_every = None if checkpoint is None else checkpoint.every
+    resume = checkpoint is not None and checkpoint.resume
 
     params = eqx.filter(model, filter_spec)
     param_leaves = jax.tree_util.tree_leaves(params)
@@ -338,24 +405,30 @@ def fit(
                     f"member axis of length {ensemble}, got an array of shape "
                     f"{tuple(jnp.shape(leaf))}."
                 )
+    if state is None:
+        if ensemble is None:
+            state = objective.init_state(model)
+        else:
+            state = eqx.filter_vmap(objective.init_state)(model)
+    train_state = state
 
     # -- the compiled step ------------------------------------------------------------------
-    step_fn = make_guarded_step(loss_fn, optimizer, has_aux=has_aux, filter_spec=filter_spec)
+    step_fn = make_guarded_step(objective, optimizer, filter_spec=filter_spec)
     if ensemble is not None:
         batch_axis = None if shared_batch else 0
         state_axes = _member_axes(train_state)
         step_fn = eqx.filter_vmap(
             step_fn,
-            in_axes=(0, 0, state_axes, batch_axis, 0, None),
+            in_axes=(0, 0, state_axes, batch_axis, 0, None, None),
             out_axes=(eqx.if_array(0), eqx.if_array(0), state_axes) + (eqx.if_array(0),) * 3,
         )
 
     @eqx.filter_jit
-    def train_step(model, opt_state, train_state, batch, loss_key, update_scale):
+    def train_step(model, opt_state, train_state, batch, loss_key, step_index, update_scale):
         if ensemble is not None:
             loss_key = jax.random.split(loss_key, ensemble)
         model, opt_state, train_state, loss, metrics, ok = step_fn(
-            model, opt_state, train_state, batch, loss_key, update_scale
+            model, opt_state, train_state, batch, loss_key, step_index, update_scale
         )
         model, opt_state, train_state = constrain_replicated((model, opt_state, train_state), mesh)
         return model, opt_state, train_state, loss, metrics, ok
@@ -366,13 +439,12 @@ def fit(
             opt_state = init(params)
 
     # -- state of the run, possibly restored -------------------------------------------------
-    history = Record("`loss_fn` metrics")
+    history = Record("objective's metrics")
     evals = Record("`eval_fn`")
     start = 0
     update_scale = 1.0
     rollbacks: list[tuple[int, str]] = []
     best_model, best_value, best_step = None, None, None
-    ckpt_dir = None if checkpoint_dir is None else pathlib.Path(checkpoint_dir)
     if resume and (ckpt_dir / "last" / "meta.json").is_file():
         last = ckpt_dir / "last"
         meta, arrays = read_meta(last)
@@ -452,7 +524,7 @@ def fit(
             best_step = np.where(improved, step_count, best_step)
             best_dirty = True
 
-    def checkpoint(step_count):
+    def save(step_count):
         nonlocal best_dirty
         arrays = history_arrays(history.as_dict(), evals.as_dict())
         trees = {"model": model, "opt_state": opt_state, "train_state": train_state}
@@ -502,19 +574,12 @@ def fit(
     scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
     last_good = (model, opt_state, train_state)
     pending: list[_Pending] = []
-    bar = _progress_bar_class()(
-        total=n_steps,
-        initial=start,
-        disable=not progress,
-        unit="step",
-        dynamic_ncols=True,
-        desc="fit",
-    )
+    bar = progress.bar(n_steps, start)
     t0 = time.perf_counter()
     i = start
     try:
         while i < n_steps:
-            batch_key, loss_key = _step_keys(key, i)
+            batch_key, loss_key, step_index = _step_keys(key, i)
             if batch_iter is None:
                 batch = batch_fn(i, batch_key)
             else:
@@ -526,7 +591,7 @@ def fit(
                     ) from None
             batch = shard_batch(batch, mesh)
             model, opt_state, train_state, loss, metrics, ok = train_step(
-                model, opt_state, train_state, batch, loss_key, scale_array
+                model, opt_state, train_state, batch, loss_key, step_index, scale_array
             )
             pending.append(_Pending(i, loss, metrics, ok, (model, opt_state, train_state)))
             i += 1
@@ -544,7 +609,7 @@ def fit(
                 for reserved in ("loss", "step"):
                     if reserved in metric_rows[j]:
                         raise ValueError(
-                            f"`loss_fn` returned a metric named {reserved!r}; that name is "
+                            f"The objective returned a metric named {reserved!r}; that name is "
                             "reserved for the history, rename it."
                         )
                 history.append(pending[j].index, {"loss": losses[j], **metric_rows[j]})
@@ -553,13 +618,15 @@ def fit(
             if bad is not None:
                 failed = pending[bad]
                 quantity = describe_nonfinite(losses[bad], failed.state[0], failed.state[2])
-                if on_nonfinite == "raise" or len(rollbacks) >= max_rollbacks:
-                    raise nonfinite_error(
+                if not rolls or len(rollbacks) >= max_rollbacks:
+                    error = nonfinite_error(
                         failed.index,
                         quantity,
                         n_rollbacks=len(rollbacks),
                         last_good_model=last_good[0],
+                        hint=objective.failure_hint,
                     )
+                    raise objective.explain_failure(error)
                 rollbacks.append((failed.index, quantity))
                 model, opt_state, train_state = last_good
                 if rollback_lr_factor is not None:
@@ -577,7 +644,7 @@ def fit(
                 evaluate(i, model)
                 last_eval = i
             if ckpt_due(i):
-                checkpoint(i)
+                save(i)
                 last_ckpt = i
         # A resumed run that was already complete, or a rollback on the last step, ends here
         # without having passed the final evaluation and checkpoint.
@@ -585,7 +652,7 @@ def fit(
             evaluate(i, model)
             last_eval = i
         if ckpt_due(i):
-            checkpoint(i)
+            save(i)
             last_ckpt = i
     finally:
         bar.close()

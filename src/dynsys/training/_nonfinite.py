@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._validation import check_int
+
 _HINT = (
     "Try a lower learning rate, gradient clipping (e.g. optax.chain("
     "optax.clip_by_global_norm(1.0), optimizer)), stronger teacher forcing, or check the data "
@@ -90,15 +92,59 @@ def nonfinite_error(
     *,
     n_rollbacks: int = 0,
     last_good_model: Any = None,
+    hint: str = "",
 ) -> NonFiniteError:
-    """Build the `NonFiniteError` for a failure at `step`."""
+    """Build the `NonFiniteError` for a failure at `step`; `hint`: the objective's remedies."""
     if n_rollbacks:
         after = f" after {n_rollbacks} rollback(s), the most allowed"
-        tail = "; or allow more with fit(..., max_rollbacks=...)."
+        tail = "; or allow more with RollbackOnNonfinite(max_rollbacks=...)."
     else:
         after = ""
         tail = "; fit(..., on_nonfinite='rollback') restores the last good state and continues."
     message = (
         f"Training became non-finite at step {step} (0-based){after}: {quantity}. {_HINT}{tail}"
     )
+    if hint:
+        message = f"{message} {hint}"
     return NonFiniteError(message, step=step, quantity=quantity, last_good_model=last_good_model)
+
+
+class RaiseOnNonfinite(eqx.Module):
+    """Non-finite policy of [`dynsys.training.fit`][]: stop at the first non-finite step with
+    a [`NonFiniteError`][dynsys.training.NonFiniteError] naming the step, the quantity and
+    the remedies (the default; `on_nonfinite="raise"`)."""
+
+
+class RollbackOnNonfinite(eqx.Module):
+    """Non-finite policy of [`dynsys.training.fit`][]: restore the state before the failing
+    step, skip its batch, scale the learning rate and continue (`on_nonfinite="rollback"`).
+
+    **Fields:**
+
+    - `max_rollbacks`: rollbacks allowed before raising anyway, >= 0.
+    - `lr_factor`: factor in (0, 1] applied to every update after a rollback (it scales the
+      optax updates, which equals scaling the learning rate for any optimizer); None keeps
+      the rate.
+    """
+
+    max_rollbacks: int = eqx.field(static=True, default=3)
+    lr_factor: float | None = eqx.field(static=True, default=0.5)
+
+    def __check_init__(self):
+        check_int(self.max_rollbacks, "max_rollbacks", minimum=0)
+        if self.lr_factor is not None and not 0.0 < float(self.lr_factor) <= 1.0:
+            raise ValueError(f"`lr_factor` must lie in (0, 1] or be None, got {self.lr_factor!r}.")
+
+
+def as_nonfinite_policy(policy: Any) -> RaiseOnNonfinite | RollbackOnNonfinite:
+    """`"raise"`, `"rollback"` or a policy object -> a policy object."""
+    if isinstance(policy, (RaiseOnNonfinite, RollbackOnNonfinite)):
+        return policy
+    if policy == "raise":
+        return RaiseOnNonfinite()
+    if policy == "rollback":
+        return RollbackOnNonfinite()
+    raise ValueError(
+        "`on_nonfinite` must be 'raise', 'rollback', a dynsys.training.RaiseOnNonfinite or a "
+        f"dynsys.training.RollbackOnNonfinite, got {policy!r}."
+    )

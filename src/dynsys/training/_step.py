@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from ._nonfinite import all_finite
+from ._objective import LossFunction, call_objective
 
 
 def check_optimizer(optimizer: Any) -> None:
@@ -31,72 +32,30 @@ def check_filter_spec(filter_spec: Any) -> None:
         )
 
 
-def _call_loss(loss_fn, has_aux, model, batch, train_state, key):
-    """Call `loss_fn` in either convention and return `(loss, (train_state, metrics))`."""
-    if has_aux:
-        out = loss_fn(model, batch, train_state, key)
-        if not (isinstance(out, tuple) and len(out) == 2):
-            raise TypeError(
-                "With has_aux=True, `loss_fn(model, batch, train_state, key)` must return "
-                f"(loss, (train_state, metrics)); got {type(out).__name__}."
-            )
-        loss, aux = out
-        if not (isinstance(aux, tuple) and len(aux) == 2):
-            raise TypeError(
-                "With has_aux=True, the second output of `loss_fn` must be the pair "
-                f"(train_state, metrics); got {type(aux).__name__}."
-            )
-        new_state, metrics = aux
-        if metrics is None:
-            metrics = {}
-        if not isinstance(metrics, Mapping):
-            raise TypeError(
-                "The metrics returned by `loss_fn` must be a dict of scalars (or None); "
-                f"got {type(metrics).__name__}."
-            )
-        metrics = dict(metrics)
-    else:
-        loss = loss_fn(model, batch, key)
-        if isinstance(loss, tuple):
-            raise TypeError(
-                "`loss_fn(model, batch, key)` returned a tuple; return a scalar loss, or pass "
-                "has_aux=True and use loss_fn(model, batch, train_state, key) -> "
-                "(loss, (train_state, metrics))."
-            )
-        new_state, metrics = train_state, {}
-    if jnp.ndim(loss) != 0:
-        raise ValueError(
-            f"`loss_fn` must return a scalar loss, got shape {tuple(jnp.shape(loss))}; "
-            "reduce it (e.g. jnp.mean) over the batch."
-        )
-    return loss, (new_state, metrics)
-
-
 def make_guarded_step(
-    loss_fn: Callable,
+    objective: Any,
     optimizer: Any,
     *,
-    has_aux: bool = False,
     filter_spec: Any = eqx.is_inexact_array,
 ) -> Callable:
-    """The step used by `fit`: `make_step` plus an update scale and a finiteness flag.
+    """The step used by `fit`: one objective update plus an update scale and a finiteness flag.
 
-    `step(model, opt_state, train_state, batch, key, update_scale) -> (model, opt_state,
-    train_state, loss, metrics, ok)`; `update_scale` (a float32 scalar array) multiplies the
-    optax updates, which for any optimizer equals scaling its learning rate; `ok` is True when
-    the loss, the new parameters and the new training state are all finite.
+    `step(model, opt_state, state, batch, key, step_index, update_scale) -> (model,
+    opt_state, state, loss, metrics, ok)`; `objective` is an
+    [`dynsys.training.AbstractObjective`][], called with `step=step_index`; `update_scale`
+    (a float32 scalar array, or None) multiplies the optax updates, which for any optimizer
+    equals scaling its learning rate; `ok` is True when the loss, the new parameters and the
+    new state are all finite.
     """
 
-    def step(model, opt_state, train_state, batch, key, update_scale):
+    def step(model, opt_state, state, batch, key, step_index, update_scale):
         params, static = eqx.partition(model, filter_spec)
 
-        def objective(params):
+        def loss(params):
             current = eqx.combine(params, static)
-            return _call_loss(loss_fn, has_aux, current, batch, train_state, key)
+            return call_objective(objective, current, batch, state, step_index, key)
 
-        (loss, (new_state, metrics)), grads = eqx.filter_value_and_grad(objective, has_aux=True)(
-            params
-        )
+        (value, (new_state, metrics)), grads = eqx.filter_value_and_grad(loss, has_aux=True)(params)
         # optax's own arithmetic (e.g. Adam's bias correction b1 ** count with an int32 count)
         # is not clean under strict dtype promotion; only the optimiser gets standard rules.
         with jax.numpy_dtype_promotion("standard"):
@@ -105,8 +64,8 @@ def make_guarded_step(
             updates = jax.tree_util.tree_map(lambda u: u * update_scale.astype(u.dtype), updates)
         params = eqx.apply_updates(params, updates)
         model = eqx.combine(params, static)
-        ok = jnp.isfinite(loss) & all_finite(model) & all_finite(new_state)
-        return model, opt_state, new_state, loss, metrics, ok
+        ok = jnp.isfinite(value) & all_finite(model) & all_finite(new_state)
+        return model, opt_state, new_state, value, metrics, ok
 
     return step
 
@@ -170,11 +129,13 @@ def make_step(
     if not isinstance(has_aux, bool):
         raise TypeError(f"`has_aux` must be True or False, got {has_aux!r}.")
     check_filter_spec(filter_spec)
-    guarded = make_guarded_step(loss_fn, optimizer, has_aux=has_aux, filter_spec=filter_spec)
+    guarded = make_guarded_step(
+        LossFunction(loss_fn, has_aux=has_aux), optimizer, filter_spec=filter_spec
+    )
 
     def step(model, opt_state, train_state, batch, key):
         model, opt_state, train_state, loss, metrics, _ = guarded(
-            model, opt_state, train_state, batch, key, None
+            model, opt_state, train_state, batch, key, jnp.zeros((), jnp.int32), None
         )
         return model, opt_state, train_state, loss, metrics
 

@@ -11,14 +11,10 @@ import optax
 
 from .. import training
 from .._validation import check_int, check_positive
-from ..data import Trajectories
+from ..data import Trajectories, sample_window_indices
 from ._matched import count_parameters
+from ._objective import VideoPrediction
 from ._world_model import WorldModel
-
-_HINT = (
-    "World-model remedies: a lower `learning_rate`, a tighter `gradient_clip`, a shorter "
-    "`window`, or fewer/bounded integration steps of the predictor."
-)
 
 
 def check_video_data(model: WorldModel, data: Any, name: str, min_len: int) -> jax.Array:
@@ -37,53 +33,62 @@ def check_video_data(model: WorldModel, data: Any, name: str, min_len: int) -> j
         )
     # One video checks axes, channels, frame size, length and finiteness for all of them.
     model.check_frames(states[0], f"{name}.states[0]", min_len=min_len)
-    leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
-    dtype = leaves[0].dtype if leaves else states.dtype
-    return states.astype(dtype)
+    return states.astype(training.param_dtype(model, default=states.dtype))
 
 
 def fit(
     model: WorldModel,
     data: Trajectories,
     *,
-    key: jax.Array,
     n_steps: int = 300,
     batch_size: int = 16,
     window: int = 1,
     learning_rate: float = 2e-3,
     weight_decay: float = 0.0,
     reconstruction_weight: float = 1.0,
+    optimizer: Any = None,
     gradient_clip: float | None = 1.0,
-    progress: bool = True,
-    on_nonfinite: str = "raise",
+    checkpoint: training.Checkpointing | None = None,
+    on_nonfinite: Any = "raise",
+    progress: bool | training.Progress = True,
+    key: jax.Array,
 ) -> training.FitResult:
     """Train a world model on videos: pixel MSE of predicted frames plus reconstruction.
 
     Each step draws `batch_size` clips of `context + window` consecutive frames (random
-    video, random start), encodes them, predicts `window` latents autoregressively from
-    the first `context` ones and minimises
+    video, random start, [`dynsys.data.sample_window_indices`][]), encodes them, predicts
+    `window` latents autoregressively from the first `context` ones and minimises
 
         L = mean_h ‖D(ẑ_{t+h}) − x_{t+h}‖² + λ_rec · mean_τ ‖D(E(x_τ)) − x_τ‖²,
 
     (pixel means; λ_rec = `reconstruction_weight`, FluidWorld's weight 1). `window=1` is
     one-step training with teacher forcing; `window > 1` backpropagates through that many
     autoregressive steps, truncated at the clip start (truncated BPTT over short windows,
-    FluidWorld uses 4). AdamW with cosine decay of the learning rate to 10 % and global-norm
-    clipping, through [`dynsys.training.fit`][]: a non-finite step stops with a
-    `NonFiniteError` naming the step, with a hint.
+    FluidWorld uses 4). By default AdamW with cosine decay of the learning rate to 10 % and
+    global-norm clipping, through [`dynsys.training.fit`][]: a non-finite step stops with a
+    `NonFiniteError` naming the step, with the world-model remedies.
 
     **Arguments:**
 
     - `model`: a [`WorldModel`][] with trainable parameters.
     - `data`: `Trajectories` of videos, states `(batch, time, *model.frame_shape)`,
-      time >= context + window.
+      time >= context + window; cast to the model's parameter dtype.
+    - `n_steps`, `batch_size`, `window` (>= 1), `reconstruction_weight` (>= 0).
+    - `learning_rate`, `weight_decay`: the default optimizer's (ignored when `optimizer` is
+      given).
+    - `optimizer`: an optax `GradientTransformation`; None: `optax.adamw(
+      optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.1), weight_decay)`.
+    - `gradient_clip`: clip gradients to this global norm before the optimizer (given or
+      default); None: no clipping.
+    - `checkpoint`: a [`dynsys.training.Checkpointing`][] (`resume=True` continues bit for
+      bit with the same arguments), or None.
+    - `on_nonfinite`: `"raise"` (default), `"rollback"` or a policy object; `progress`:
+      True/False or a [`dynsys.training.Progress`][]; both of [`dynsys.training.fit`][].
     - `key`: PRNG key (clip sampling).
-    - `n_steps`, `batch_size`, `window` (>= 1), `learning_rate`, `weight_decay`,
-      `reconstruction_weight` (>= 0), `gradient_clip` (None: no clipping).
-    - `progress`, `on_nonfinite`: passed to [`dynsys.training.fit`][].
 
     **Returns:** the [`dynsys.training.FitResult`][] (`.model` is the trained model;
-    `history` has `loss`, `prediction`, `reconstruction`; `wall_time` the training time).
+    `history` has `step`, `loss`, `prediction`, `reconstruction`; `wall_time` the training
+    time).
 
     ```python
     data = gray_scott_video(jax.random.key(0), 16, 20)
@@ -99,50 +104,30 @@ def fit(
         )
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
-    check_positive(learning_rate, "learning_rate")
-    check_positive(weight_decay, "weight_decay", allow_zero=True)
     check_positive(reconstruction_weight, "reconstruction_weight", allow_zero=True)
+    if optimizer is None:
+        check_positive(learning_rate, "learning_rate")
+        check_positive(weight_decay, "weight_decay", allow_zero=True)
+        schedule = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.1)
+        optimizer = optax.adamw(schedule, weight_decay=weight_decay)
     if gradient_clip is not None:
         check_positive(gradient_clip, "gradient_clip")
 
-    ctx = model.context
-    length = ctx + window
+    length = model.context + window
     n_videos, n_times = states.shape[:2]
-    rec_w = float(reconstruction_weight) if model.encoder is not None else 0.0
-
-    def clip_loss(m, clip):
-        lat = m.encode(clip)
-        pred = m.decode(m.latent_rollout(lat[:ctx], window))
-        pred_mse = jnp.mean((pred - clip[ctx:]) ** 2)
-        rec_mse = jnp.mean((m.decode(lat) - clip) ** 2) if rec_w else jnp.zeros_like(pred_mse)
-        return pred_mse, rec_mse
-
-    def loss_fn(m, batch, state, key):
-        pred_mse, rec_mse = jax.vmap(clip_loss, in_axes=(None, 0))(m, batch)
-        pred_mse, rec_mse = jnp.mean(pred_mse), jnp.mean(rec_mse)
-        loss = pred_mse + rec_w * rec_mse
-        return loss, (state, {"prediction": pred_mse, "reconstruction": rec_mse})
-
     offsets = jnp.arange(length)
 
     @jax.jit
-    def batch_fn(step, key):
-        kv, ks = jax.random.split(key)
-        vid = jax.random.randint(kv, (batch_size,), 0, n_videos)
-        start = jax.random.randint(ks, (batch_size,), 0, n_times - length + 1)
-        return states[vid[:, None], start[:, None] + offsets[None, :]]
+    def sampler(step, key):
+        video, start = sample_window_indices(
+            key, n_videos, n_times, window=length, batch_size=batch_size
+        )
+        return states[video[:, None], start[:, None] + offsets[None, :]]
 
-    schedule = optax.cosine_decay_schedule(learning_rate, n_steps, alpha=0.1)
-    opt = optax.adamw(schedule, weight_decay=weight_decay)
-    if gradient_clip is not None:
-        opt = optax.chain(optax.clip_by_global_norm(gradient_clip), opt)
-    try:
-        return training.fit(
-            model, loss_fn, batch_fn, optimizer=opt, n_steps=n_steps, key=key, has_aux=True,
-            progress=progress, on_nonfinite=on_nonfinite,
-        )  # fmt: skip
-    except training.NonFiniteError as err:
-        raise training.NonFiniteError(
-            f"{err} {_HINT}", step=err.step, quantity=err.quantity,
-            last_good_model=err.last_good_model,
-        ) from err  # fmt: skip
+    rec_w = float(reconstruction_weight) if model.encoder is not None else 0.0
+    objective = VideoPrediction(context=model.context, window=window, reconstruction_weight=rec_w)
+    return training.fit(
+        model, objective, sampler, optimizer=optimizer, n_steps=n_steps, key=key,
+        gradient_clip=gradient_clip, checkpoint=checkpoint, on_nonfinite=on_nonfinite,
+        progress=progress,
+    )  # fmt: skip
