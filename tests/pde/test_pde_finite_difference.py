@@ -9,17 +9,6 @@ from dynsys import pde
 from dynsys.testing import convergence_order
 
 
-def test_laplacian_fd_eigenvalue():
-    n, length = 32, 2.0
-    x = pde.make_grid(2, length, n)
-    k = 2 * np.pi * 3 / length
-    u = np.sin(k * x[0])[None]
-    dx = length / n
-    lam = -(2 - 2 * np.cos(k * dx)) / dx**2
-    np.testing.assert_allclose(np.asarray(pde.laplacian_fd(jnp.asarray(u), dx)), lam * u,
-                               atol=1e-10)  # fmt: skip
-
-
 def test_fitzhugh_nagumo_uniform_state_follows_the_ode():
     s = pde.FitzHughNagumo(2.0, 8, dt=0.01, num_substeps=2)
     c0 = jnp.stack([jnp.full((8, 8), 0.3), jnp.full((8, 8), -0.1)])

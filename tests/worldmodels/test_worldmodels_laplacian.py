@@ -119,3 +119,18 @@ def test_rd_predictor_bad_arguments():
         ReactionDiffusionPredictor(2, padding="reflect", key=key)
     with pytest.raises(ValueError, match="dilations"):
         ReactionDiffusionPredictor(2, dilations=(), key=key)
+
+
+@pytest.mark.parametrize("padding", ["periodic", "zero"])
+def test_stencils_are_the_pde_laplacian(padding):
+    u = jax.random.normal(jax.random.key(3), (3, 12, 12), jnp.float64)
+    for d in (1, 2, 4):
+        np.testing.assert_allclose(
+            np.asarray(dilated_laplacian(u, d, dx=0.3, padding=padding)),
+            np.asarray(pde.laplacian_fd(u, 0.3, dilation=d, padding=padding)), rtol=0, atol=0,
+        )  # fmt: skip
+    rd = _diffusion_only(padding)
+    want = sum(coef[:, None, None] * d**2 * pde.laplacian_fd(u, 1.0, dilation=d, padding=padding)
+               for d, coef in zip(rd.dilations, rd.diffusivities))  # fmt: skip
+    np.testing.assert_allclose(np.asarray(rd.diffusion(u)), np.asarray(want), rtol=1e-12,
+                               atol=1e-12)  # fmt: skip

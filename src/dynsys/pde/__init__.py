@@ -13,8 +13,9 @@ batches go through `jax.vmap`. exponax steppers satisfy it as they are.
 - Pseudo-spectral ETDRK4 on periodic domains, 1-D/2-D/3-D: [`Heat`][], [`Burgers`][],
   [`KuramotoSivashinsky`][], [`KortewegDeVries`][]; coefficients by
   [`etdrk4_coefficients`][] (Kassam–Trefethen contour integral).
-- Finite-difference reaction–diffusion in 2-D: [`GrayScott`][], [`FitzHughNagumo`][]
-  ([`laplacian_fd`][]).
+- Finite-difference reaction–diffusion in 2-D: [`GrayScott`][], [`FitzHughNagumo`][];
+  their Laplacian [`laplacian_fd`][] (any dimension, optional dilation, periodic or zero
+  padding), also the stencil of `dynsys.worldmodels`' multi-scale diffusion.
 - Φ-ROM's 1-D parametric Burgers problem: [`ParametricBurgers`][].
 - Initial conditions and grids: [`make_grid`][], [`truncated_fourier_series`][],
   [`gaussian_blobs`][], [`wavenumbers`][].
@@ -31,12 +32,12 @@ from ._data import pde_trajectories as pde_trajectories
 from ._initial_conditions import gaussian_blobs as gaussian_blobs
 from ._initial_conditions import make_grid as make_grid
 from ._initial_conditions import truncated_fourier_series as truncated_fourier_series
+from ._laplacian import laplacian_fd as laplacian_fd
 from ._protocol import AbstractStepper as AbstractStepper
 from ._protocol import check_state as check_state
 from ._reaction_diffusion import AbstractReactionDiffusion as AbstractReactionDiffusion
 from ._reaction_diffusion import FitzHughNagumo as FitzHughNagumo
 from ._reaction_diffusion import GrayScott as GrayScott
-from ._reaction_diffusion import laplacian_fd as laplacian_fd
 from ._rollout import repeat as repeat
 from ._rollout import rollout as rollout
 from ._rollout import time_derivative as time_derivative
@@ -58,12 +59,12 @@ __all__ = [
     "gaussian_blobs",
     "make_grid",
     "truncated_fourier_series",
+    "laplacian_fd",
     "AbstractStepper",
     "check_state",
     "AbstractReactionDiffusion",
     "FitzHughNagumo",
     "GrayScott",
-    "laplacian_fd",
     "repeat",
     "rollout",
     "time_derivative",

@@ -10,26 +10,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validation import check_int, check_positive
+from ._laplacian import laplacian
 from ._protocol import AbstractStepper
-
-
-def laplacian_fd(
-    u: Float[Array, " channels *space"], dx: float
-) -> Float[Array, " channels *space"]:
-    """Second-order periodic finite-difference Laplacian ((2D+1)-point stencil).
-
-        Δu ≈ Σ_d (u_{i+e_d} − 2 u_i + u_{i−e_d}) / dx²
-
-    over every spatial axis of a channel-first state.
-
-    **Arguments:** `u` of shape `(channels, *space)`; `dx` grid spacing.
-
-    **Returns:** shape of `u`.
-    """
-    out = jnp.zeros_like(u)
-    for axis in range(1, u.ndim):
-        out = out + jnp.roll(u, 1, axis) + jnp.roll(u, -1, axis) - 2.0 * u
-    return out / jnp.asarray(dx * dx, dtype=u.dtype)
 
 
 class AbstractReactionDiffusion(AbstractStepper):
@@ -37,9 +19,9 @@ class AbstractReactionDiffusion(AbstractStepper):
 
         ∂_t c = D ⊙ Δ_h c + R(c),     c = (u, v),
 
-    with the second-order 5-point Laplacian Δ_h (grid x_j = j L/N) and classical RK4 taken
-    `num_substeps` times per `dt` (the step of one call is `dt`; each substep is
-    dt/num_substeps). Explicit: stable when (dt/num_substeps)·max(D)·8/dx² ≲ 2.7.
+    with the second-order 5-point Laplacian Δ_h ([`laplacian_fd`][]; grid x_j = j L/N) and
+    classical RK4 taken `num_substeps` times per `dt` (the step of one call is `dt`; each
+    substep is dt/num_substeps). Explicit: stable when (dt/num_substeps)·max(D)·8/dx² ≲ 2.7.
     Subclasses provide `diffusivities` and `reaction(c)`; `rhs` returns D ⊙ Δ_h c + R(c).
     Fourth order in time; the spatial error O(dx²) does not depend on dt.
     """
@@ -71,7 +53,7 @@ class AbstractReactionDiffusion(AbstractStepper):
     def rhs(self, c: Float[Array, " 2 n n"], *aux: Any) -> Float[Array, " 2 n n"]:
         """du/dt = D ⊙ Δ_h c + R(c)."""
         du, dv = self._diffusivities()
-        lap = laplacian_fd(c, self.dx)
+        lap = laplacian(c, self.dx, 1, "periodic")
         diff = jnp.stack([du * lap[0], dv * lap[1]])
         return diff + self.reaction(c)
 

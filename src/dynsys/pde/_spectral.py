@@ -11,6 +11,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .._validation import check_int, check_positive
+from ._convection import convection_hat
 from ._protocol import AbstractStepper
 
 
@@ -264,10 +265,7 @@ class Burgers(AbstractSpectralStepper):
         return -self.diffusivity * np.sum(k**2, axis=0)
 
     def _nonlinear_hat(self, u_hat, ik, mask):
-        u = self._ifft(u_hat)
-        sq_hat = self._fft(u * u)
-        div = jnp.sum(ik, axis=0) * sq_hat
-        return (-0.5 * self.convection_scale) * mask * div
+        return convection_hat(u_hat, ik, mask, self.convection_scale, self.num_points)
 
 
 class KuramotoSivashinsky(AbstractSpectralStepper):
@@ -370,6 +368,4 @@ class KortewegDeVries(AbstractSpectralStepper):
         return 1j * self.dispersivity * np.sum(k**3, axis=0) - self.hyper_diffusivity * k2**2
 
     def _nonlinear_hat(self, u_hat, ik, mask):
-        u = self._ifft(u_hat)
-        sq_hat = self._fft(u * u)
-        return (-0.5 * self.convection_scale) * mask * jnp.sum(ik, axis=0) * sq_hat
+        return convection_hat(u_hat, ik, mask, self.convection_scale, self.num_points)

@@ -10,8 +10,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._validation import check_int, check_positive
+from ..pde._laplacian import PADDINGS, stencil_difference
 from ._abstract import AbstractPredictor
-from ._laplacian import PADDINGS, stencil_difference
 from ._rms_norm import rms_norm
 
 
