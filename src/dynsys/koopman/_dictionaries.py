@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._serialization import describe, register_loadable, template_from
 from .._validation import as_array, check_int, check_ndim, check_positive
 
 
@@ -193,3 +194,51 @@ class Concat(AbstractDictionary):
 
     def __call__(self, x):
         return jnp.concatenate([p(x) for p in self.parts])
+
+
+def describe_dictionary(dictionary: AbstractDictionary) -> dict:
+    """`describe(dictionary)` for a file, refusing a user function that no file can hold."""
+    if isinstance(dictionary, FunctionDictionary):
+        raise ValueError(
+            "Cannot save a FunctionDictionary: its observables are a Python function "
+            f"({getattr(dictionary.fn, '__qualname__', dictionary.fn)!r}), and a dynsys file "
+            "holds arrays and settings, never code. Use the built-in dictionaries (Monomials, "
+            "RBF, RandomFourierFeatures, Identity, their sums), or save the arrays yourself."
+        )
+    return describe(dictionary)
+
+
+register_loadable(Identity, hyperparameters=lambda d: {}, template=lambda hp: Identity())
+register_loadable(
+    Monomials,
+    hyperparameters=lambda d: {
+        "dim": d.dim,
+        "degree": d.degree,
+        "include_constant": not any(d.exponents[0]),
+    },
+    template=lambda hp: Monomials(hp["dim"], hp["degree"], include_constant=hp["include_constant"]),
+)
+register_loadable(
+    RBF,
+    hyperparameters=lambda d: {
+        "n_centers": d.centers.shape[0],
+        "dim": d.centers.shape[1],
+        "width": d.width,
+        "kind": d.kind,
+        "dtype": d.centers.dtype.name,
+    },
+    template=lambda hp: RBF(
+        jnp.zeros((hp["n_centers"], hp["dim"]), dtype=hp["dtype"]), hp["width"], hp["kind"]
+    ),
+)
+register_loadable(
+    RandomFourierFeatures,
+    # gamma only scales the initial draw, which the saved leaves replace.
+    hyperparameters=lambda d: {"dim": d.omega.shape[1], "n_features": d.omega.shape[0]},
+    template=lambda hp: RandomFourierFeatures(hp["dim"], hp["n_features"], key=jax.random.key(0)),
+)
+register_loadable(
+    Concat,
+    hyperparameters=lambda d: {"parts": [describe_dictionary(p) for p in d.parts]},
+    template=lambda hp: Concat(template_from(p) for p in hp["parts"]),
+)

@@ -11,9 +11,10 @@ from jaxtyping import Array, Complex, Float
 
 from .._validation import as_array, check_finite, check_int, check_ndim
 from ._data import check_snapshots, snapshot_pairs, warn_ill_conditioned
-from ._dictionaries import AbstractDictionary
+from ._dictionaries import AbstractDictionary, describe_dictionary
 from ._dmd import _powers
 from ._eig import complex_dtype, eig
+from ._saving import register_result
 
 
 def check_pairs(x: Any, y: Any, weights: Any):
@@ -140,6 +141,15 @@ class EDMDResult(eqx.Module):
         if phi.ndim == 1:
             return jnp.real((powers * phi[None]) @ self.modes)
         return jnp.real((powers[None] * phi[:, None]) @ self.modes)
+
+
+register_result(
+    EDMDResult,
+    arrays=("koopman_matrix", "eigenvalues", "eigenvectors", "modes", "r11", "r12", "r22"),
+    static=("dt",),
+    nested=("dictionary",),
+    describe_nested=describe_dictionary,
+)
 
 
 class EDMD(eqx.Module):

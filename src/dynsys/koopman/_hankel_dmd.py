@@ -15,6 +15,7 @@ from ._data import check_dt, check_snapshots
 from ._dmd import DMD, DMDResult, forecast_from_state
 from ._hankel import _embed, check_delays
 from ._rank import check_rank_spec
+from ._saving import register_result
 
 
 class HankelDMDResult(eqx.Module):
@@ -112,6 +113,11 @@ class HankelDMDResult(eqx.Module):
         z0 = _embed(window, self.delays, self.lag)[0]
         z = forecast_from_state(self.dmd, z0, n_steps)
         return z[:, -self.dim :]
+
+
+register_result(
+    HankelDMDResult, arrays=(), static=("delays", "lag", "dim", "n_time"), nested=("dmd",)
+)
 
 
 class HankelDMD(eqx.Module):

@@ -18,6 +18,7 @@ from ._eig import eig
 from ._finite_difference import finite_difference
 from ._hankel import _embed, check_delays, delay_unembed
 from ._rank import check_rank_spec
+from ._saving import register_result
 
 
 @functools.partial(jax.jit, static_argnames=("dt",))
@@ -143,6 +144,13 @@ class HAVOKResult(eqx.Module):
     def reconstruct(self) -> Float[Array, "time dim"]:
         """The series reproduced by the forced linear model (PyDMD's `reconstructed_data`)."""
         return self.to_series(self.reconstruct_coordinates())
+
+
+register_result(
+    HAVOKResult,
+    arrays=("operator", "a", "b", "delay_coordinates", "singular_values", "basis"),
+    static=("dt", "delays", "lag", "dim", "num_chaos"),
+)
 
 
 class HAVOK(eqx.Module):

@@ -11,12 +11,14 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Complex
 
+from .._serialization import register_loadable
 from .._validation import as_array, check_int, check_positive
 from ._data import warn_ill_conditioned
 from ._dmd import _powers
 from ._edmd import check_pairs, pairs_from_trajectories
 from ._eig import complex_dtype, eig
 from ._rank import check_rank_spec, select_rank
+from ._saving import register_result
 
 _KERNELS = ("gaussian", "laplacian", "polynomial", "linear")
 
@@ -56,6 +58,24 @@ class Kernel(eqx.Module):
             d2 = jnp.sum(a**2, 1)[:, None] + jnp.sum(b**2, 1)[None, :] - 2 * a @ b.T
             return jnp.exp(-self.gamma * jnp.clip(d2, 0.0, None))
         return jnp.exp(-self.gamma * jnp.sum(jnp.abs(a[:, None] - b[None]), -1))
+
+
+def _kernel_hyperparameters(kernel: Kernel) -> dict:
+    if callable(kernel.kind):
+        raise ValueError(
+            "Cannot save a Kernel whose `kind` is a Python function "
+            f"({getattr(kernel.kind, '__qualname__', kernel.kind)!r}): a dynsys file holds "
+            f"arrays and settings, never code. Built-in kinds save: {_KERNELS}."
+        )
+    return {
+        "kind": kernel.kind,
+        "gamma": float(kernel.gamma),
+        "degree": int(kernel.degree),
+        "coef0": float(kernel.coef0),
+    }
+
+
+register_loadable(Kernel, hyperparameters=_kernel_hyperparameters, template=lambda hp: Kernel(**hp))
 
 
 class KernelEDMDResult(eqx.Module):
@@ -98,6 +118,14 @@ class KernelEDMDResult(eqx.Module):
         if phi.ndim == 1:
             return jnp.real((p * phi[None]) @ self.modes)
         return jnp.real((p[None] * phi[:, None]) @ self.modes)
+
+
+register_result(
+    KernelEDMDResult,
+    arrays=("eigenvalues", "coefficients", "modes", "x_train", "singular_values"),
+    static=("dt",),
+    nested=("kernel",),
+)
 
 
 class KernelEDMD(eqx.Module):

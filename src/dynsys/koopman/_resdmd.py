@@ -13,6 +13,7 @@ from .._validation import check_int, check_positive
 from ._dictionaries import AbstractDictionary
 from ._edmd import EDMD, EDMDResult, qr_residuals, residual_matrices
 from ._eig import complex_dtype
+from ._saving import register_result
 
 
 class ResDMDResult(eqx.Module):
@@ -60,6 +61,9 @@ class ResDMDResult(eqx.Module):
         batch_size = check_int(batch_size, "batch_size", minimum=1)
         c1, c2 = residual_matrices(self.edmd.r11, self.edmd.r12, self.edmd.r22)
         return _tau(c1, c2, z.reshape(-1), batch_size).reshape(z.shape)
+
+
+register_result(ResDMDResult, arrays=("residuals",), nested=("edmd",))
 
 
 @eqx.filter_jit

@@ -13,6 +13,7 @@ from .._validation import as_array, check_finite, check_int, check_positive
 from ._data import check_dt, check_snapshots
 from ._dictionaries import Monomials
 from ._finite_difference import finite_difference
+from ._saving import register_result
 
 
 class SINDyResult(eqx.Module):
@@ -52,6 +53,9 @@ class SINDyResult(eqx.Module):
         substeps = check_int(substeps, "substeps", minimum=1)
         check_positive(dt, "dt")
         return _rk4(self, x0, n_steps, float(dt) / substeps, substeps)
+
+
+register_result(SINDyResult, arrays=("coefficients",), nested=("library",))
 
 
 @eqx.filter_jit

@@ -12,6 +12,7 @@ import optax
 from jaxtyping import Array, Float
 
 from .. import training
+from .._serialization import register_loadable
 from .._validation import as_array, check_finite, check_int, check_ndim
 from ..data import sample_window_indices
 from ._data import check_snapshots
@@ -153,6 +154,45 @@ class MLPForecaster(AbstractDelayForecaster):
             eqx.nn.Linear(a, b, key=k) for a, b, k in zip(sizes[:-1], sizes[1:], keys)
         )
         self.activation = jnp.tanh
+
+
+def _forecaster_hyperparameters(model: StNN | MLPForecaster) -> dict:
+    # The activation is a function in a static field; the constructors always set tanh.
+    if model.activation is not jnp.tanh:
+        raise ValueError(
+            f"Cannot save this {type(model).__name__}: its activation "
+            f"{getattr(model.activation, '__qualname__', model.activation)!r} is not the "
+            "constructor's jnp.tanh, and a dynsys file holds arrays and settings, never code."
+        )
+    hp = {
+        "dim": model.dim,
+        "delays": model.delays,
+        "width": model.layers[0].out_features if len(model.layers) > 1 else None,
+        "depth": len(model.layers) - 1,
+    }
+    if isinstance(model, StNN):
+        hp["structure"] = model.structure
+    return hp
+
+
+def _forecaster_template(cls: type, hp: dict) -> StNN | MLPForecaster:
+    extra = {"structure": hp["structure"]} if cls is StNN else {}
+    return cls(
+        hp["dim"], hp["delays"], width=hp["width"], depth=hp["depth"], key=jax.random.key(0),
+        **extra,
+    )  # fmt: skip
+
+
+register_loadable(
+    StNN,
+    hyperparameters=_forecaster_hyperparameters,
+    template=lambda hp: _forecaster_template(StNN, hp),
+)
+register_loadable(
+    MLPForecaster,
+    hyperparameters=_forecaster_hyperparameters,
+    template=lambda hp: _forecaster_template(MLPForecaster, hp),
+)
 
 
 class DelayForecastMSE(training.AbstractObjective):

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import ArrayLike, Real
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._abstract import AbstractSpikeModel
 from ._langevin_flow import final_gru_state, gaussian_kl
@@ -99,3 +100,27 @@ class GRUAutoencoder(AbstractSpikeModel):
         _, gs = jax.lax.scan(gen, g0, None, length=n_total)
         log_rates = jax.vmap(lambda g: self.readout(self.factors(g)))(gs)
         return log_rates, kl
+
+
+register_loadable(
+    GRUAutoencoder,
+    hyperparameters=lambda m: {
+        "n_input": m.n_input,
+        "n_output": m.n_output,
+        "n_forward": m.n_forward,
+        "encoder_dim": m.encoder_fwd.hidden_size,
+        "generator_dim": m.generator.hidden_size,
+        "factor_dim": m.factors.out_features,
+        "dtype": m.posterior.weight.dtype.name,
+    },
+    template=lambda hp: GRUAutoencoder(
+        hp["n_input"],
+        hp["n_output"],
+        hp["n_forward"],
+        encoder_dim=hp["encoder_dim"],
+        generator_dim=hp["generator_dim"],
+        factor_dim=hp["factor_dim"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int, check_positive
 from ..data import SpikeData
 from ._abstract import AbstractSpikeModel
@@ -57,6 +58,25 @@ class SmoothingBaseline(AbstractSpikeModel):
 
     def __call__(self, x, *, key=None):
         return self.features(x) @ self.weights, jnp.zeros((), dtype=self.weights.dtype)
+
+
+register_loadable(
+    SmoothingBaseline,
+    hyperparameters=lambda m: {
+        "sd": m.sd,
+        "n_input": m.n_input,
+        "n_output": m.n_output,
+        "n_forward": m.n_forward,
+        "dtype": m.weights.dtype.name,
+    },
+    template=lambda hp: SmoothingBaseline(
+        weights=jnp.zeros((hp["n_input"] + 1, hp["n_output"]), dtype=hp["dtype"]),
+        sd=hp["sd"],
+        n_input=hp["n_input"],
+        n_output=hp["n_output"],
+        n_forward=hp["n_forward"],
+    ),
+)
 
 
 def fit_smoothing_baseline(

@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._dropout import inverted_dropout
 
@@ -104,3 +105,29 @@ class TransformerDecoder(eqx.Module):
         ff = jax.vmap(lambda r: self.ff2(jax.nn.gelu(self.ff1(r))))(h)
         x = x + inverted_dropout(ff, self.dropout, keys[1])
         return jax.vmap(lambda r: self.readout(self.norm3(r)))(x)
+
+
+register_loadable(
+    TransformerDecoder,
+    hyperparameters=lambda m: {
+        "in_size": m.project.in_features,
+        "out_size": m.readout.out_features,
+        "model_size": m.project.out_features,
+        "n_heads": m.attention.num_heads,
+        "ff_size": m.ff1.out_features,
+        "causal": m.causal,
+        "dropout": m.dropout,
+        "dtype": m.project.weight.dtype.name,
+    },
+    template=lambda hp: TransformerDecoder(
+        hp["in_size"],
+        hp["out_size"],
+        model_size=hp["model_size"],
+        n_heads=hp["n_heads"],
+        ff_size=hp["ff_size"],
+        causal=hp["causal"],
+        dropout=hp["dropout"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

@@ -7,6 +7,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
+from .._serialization import register_loadable
+
 
 class BackwardGRU(eqx.Module):
     """GRU encoder run from the last observation to the first, time as an input channel.
@@ -49,3 +51,16 @@ class BackwardGRU(eqx.Module):
         h0 = jnp.zeros((self.hidden_size,), dtype)
         _, hs = jax.lax.scan(step, h0, (inputs, seen), reverse=True)
         return hs
+
+
+register_loadable(
+    BackwardGRU,
+    hyperparameters=lambda e: {
+        "data_dim": (e.cell.input_size - 1) // 2,
+        "hidden_size": e.hidden_size,
+        "dtype": e.cell.weight_ih.dtype.name,
+    },
+    template=lambda hp: BackwardGRU(
+        hp["data_dim"], hp["hidden_size"], key=jax.random.key(0), dtype=hp["dtype"]
+    ),
+)

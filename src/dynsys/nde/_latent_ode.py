@@ -12,11 +12,12 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .. import training
+from .._serialization import register_loadable
 from .._validation import check_int, check_positive
 from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_observations, check_times
 from ._encoder import BackwardGRU
-from ._neural_ode import default_controller
+from ._neural_ode import default_controller, solver_arguments, solver_hyperparameters
 from ._objectives import LatentODEELBO
 from ._vector_field import ScaledTanhMLP
 
@@ -209,3 +210,42 @@ class LatentODE(AbstractNDE):
         ts = check_times(ts, "ts")
         z0 = jax.random.normal(key, (n, self.latent_dim), self.log_obs_std.dtype)
         return jax.vmap(self.decode, in_axes=(None, 0))(ts, z0)
+
+
+def _latent_ode_hyperparameters(model: LatentODE) -> dict:
+    if type(model.vector_field) is not ScaledTanhMLP:
+        raise ValueError(
+            "Cannot save a LatentODE whose vector_field is a "
+            f"{type(model.vector_field).__qualname__}: its constructor builds a ScaledTanhMLP."
+        )
+    return {
+        "data_dim": model.data_dim,
+        "latent_dim": model.latent_dim,
+        "hidden_size": model.encoder.hidden_size,
+        "width": model.vector_field.mlp.width_size,
+        "depth": model.vector_field.mlp.depth,
+        **solver_hyperparameters(model),
+        "dt0": model.dt0,
+        "max_steps": model.max_steps,
+        "dtype": model.log_obs_std.dtype.name,
+    }
+
+
+def _latent_ode_template(hp: dict) -> LatentODE:
+    return LatentODE(
+        hp["data_dim"],
+        key=jax.random.key(0),
+        latent_dim=hp["latent_dim"],
+        hidden_size=hp["hidden_size"],
+        width=hp["width"],
+        depth=hp["depth"],
+        **solver_arguments(hp),
+        dt0=hp["dt0"],
+        max_steps=hp["max_steps"],
+        dtype=hp["dtype"],
+    )
+
+
+register_loadable(
+    LatentODE, hyperparameters=_latent_ode_hyperparameters, template=_latent_ode_template
+)

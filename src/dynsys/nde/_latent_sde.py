@@ -12,6 +12,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .. import training
+from .._serialization import register_loadable
 from .._validation import check_int, check_positive
 from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_observations, check_times
@@ -279,3 +280,44 @@ class _PriorDiffusion(eqx.Module):
 
     def __call__(self, t, z, args):
         return jnp.diag(self.model.diffusion(t, z))
+
+
+def _latent_sde_hyperparameters(model: LatentSDE) -> dict:
+    for name, cls in (("prior_drift", ScaledTanhMLP), ("diffusion", DiagonalDiffusion)):
+        part = getattr(model, name)
+        if type(part) is not cls:
+            raise ValueError(
+                f"Cannot save a LatentSDE whose {name} is a {type(part).__qualname__}: its "
+                f"constructor builds a {cls.__name__}."
+            )
+    return {
+        "data_dim": model.data_dim,
+        "dt0": model.dt0,
+        "latent_dim": model.latent_dim,
+        "hidden_size": model.encoder.hidden_size,
+        "context_size": model.context_size,
+        "width": model.correction.width_size,
+        "depth": model.correction.depth,
+        "max_steps": model.max_steps,
+        "dtype": model.log_obs_std.dtype.name,
+    }
+
+
+def _latent_sde_template(hp: dict) -> LatentSDE:
+    return LatentSDE(
+        hp["data_dim"],
+        dt0=hp["dt0"],
+        key=jax.random.key(0),
+        latent_dim=hp["latent_dim"],
+        hidden_size=hp["hidden_size"],
+        context_size=hp["context_size"],
+        width=hp["width"],
+        depth=hp["depth"],
+        max_steps=hp["max_steps"],
+        dtype=hp["dtype"],
+    )
+
+
+register_loadable(
+    LatentSDE, hyperparameters=_latent_sde_hyperparameters, template=_latent_sde_template
+)

@@ -199,12 +199,15 @@ class NeuralODE(AbstractNDE):
         return MultipleShooting(phase)
 
 
-def _diffrax_name(obj: Any, base: type, what: str) -> str:
-    """The diffrax class name of a solver, controller or adjoint (rebuilt with no arguments)."""
+def _diffrax_name(obj: Any, base: type, what: str, owner: str = "NeuralODE") -> str:
+    """The diffrax class name of a solver, controller or adjoint (rebuilt with no arguments).
+
+    `owner` names the model in the error raised for a class that is not diffrax's own.
+    """
     cls = type(obj)
     if getattr(diffrax, cls.__name__, None) is not cls or not issubclass(cls, base):
         raise ValueError(
-            f"Cannot save a NeuralODE whose {what} is a {cls.__module__}.{cls.__qualname__}: "
+            f"Cannot save a {owner} whose {what} is a {cls.__module__}.{cls.__qualname__}: "
             "only diffrax's own classes can be saved."
         )
     return cls.__name__
@@ -218,37 +221,58 @@ def _diffrax_object(name: str, base: type, what: str, **kwargs: Any) -> Any:
     return cls(**kwargs)
 
 
-def _neural_ode_hyperparameters(model: NeuralODE) -> dict:
+def solver_hyperparameters(model: Any) -> dict:
+    """The diffrax solver, step-size controller and adjoint of an ODE model, by name.
+
+    For the `register_loadable` entries of `NeuralODE` and `LatentODE`;
+    `solver_arguments` maps them back. A PID
+    controller also records its tolerances (readable; the leaves restore them too).
+    """
+    owner = type(model).__name__
     controller = model.stepsize_controller
     controller_hp = {
-        "class": _diffrax_name(controller, diffrax.AbstractStepSizeController, "controller")
+        "class": _diffrax_name(controller, diffrax.AbstractStepSizeController, "controller", owner)
     }
-    if isinstance(controller, diffrax.PIDController):  # readable; the leaves restore them too
+    if isinstance(controller, diffrax.PIDController):
         controller_hp.update(rtol=float(controller.rtol), atol=float(controller.atol))
+    return {
+        "solver": _diffrax_name(model.solver, diffrax.AbstractSolver, "solver", owner),
+        "stepsize_controller": controller_hp,
+        "adjoint": _diffrax_name(model.adjoint, diffrax.AbstractAdjoint, "adjoint", owner),
+    }
+
+
+def solver_arguments(hp: dict) -> dict:
+    """The `solver`, `stepsize_controller` and `adjoint` keywords from the names stored by
+    `solver_hyperparameters`."""
+    controller = hp["stepsize_controller"]
+    tolerances = {k: controller[k] for k in ("rtol", "atol") if k in controller}
+    return {
+        "solver": _diffrax_object(hp["solver"], diffrax.AbstractSolver, "solver"),
+        "stepsize_controller": _diffrax_object(
+            controller["class"], diffrax.AbstractStepSizeController, "controller", **tolerances
+        ),
+        "adjoint": _diffrax_object(hp["adjoint"], diffrax.AbstractAdjoint, "adjoint"),
+    }
+
+
+def _neural_ode_hyperparameters(model: NeuralODE) -> dict:
     return {
         "data_dim": model.data_dim,
         "augment_dim": model.augment_dim,
         "vector_field": describe(model.vector_field),
-        "solver": _diffrax_name(model.solver, diffrax.AbstractSolver, "solver"),
-        "stepsize_controller": controller_hp,
-        "adjoint": _diffrax_name(model.adjoint, diffrax.AbstractAdjoint, "adjoint"),
+        **solver_hyperparameters(model),
         "dt0": model.dt0,
         "max_steps": model.max_steps,
     }
 
 
 def _neural_ode_template(hp: dict) -> NeuralODE:
-    controller = hp["stepsize_controller"]
-    tolerances = {k: controller[k] for k in ("rtol", "atol") if k in controller}
     return NeuralODE(
         hp["data_dim"],
         augment_dim=hp["augment_dim"],
         vector_field=template_from(hp["vector_field"]),
-        solver=_diffrax_object(hp["solver"], diffrax.AbstractSolver, "solver"),
-        stepsize_controller=_diffrax_object(
-            controller["class"], diffrax.AbstractStepSizeController, "controller", **tolerances
-        ),
-        adjoint=_diffrax_object(hp["adjoint"], diffrax.AbstractAdjoint, "adjoint"),
+        **solver_arguments(hp),
         dt0=hp["dt0"],
         max_steps=hp["max_steps"],
     )

@@ -12,9 +12,11 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Bool, Float
 
 from .. import training
+from .._serialization import describe, register_loadable, template_from
 from .._validation import check_int, check_positive, is_traced
 from ._abstract import AbstractNDE, FitPhase
 from ._checks import check_state, check_times
+from ._neural_ode import _diffrax_name, _diffrax_object
 from ._objectives import TransitionNLL
 from ._vector_field import ScaledTanhMLP
 
@@ -239,3 +241,50 @@ class NeuralSDE(AbstractNDE):
         pair = mask[:-1] & mask[1:]
         per = 0.5 * ((y1 - y0 - f * dt) ** 2 / var + jnp.log(2 * math.pi * var))
         return jnp.sum(jnp.where(pair, per, jnp.zeros((), per.dtype)))
+
+
+register_loadable(
+    DiagonalDiffusion,
+    hyperparameters=lambda g: {
+        "dim": g.mlp.out_size,
+        "width": g.mlp.width_size,
+        "depth": g.mlp.depth,
+        "time_dependent": g.time_dependent,
+        "dtype": g.mlp.layers[-1].bias.dtype.name,
+    },
+    template=lambda hp: DiagonalDiffusion(
+        hp["dim"],
+        width=hp["width"],
+        depth=hp["depth"],
+        time_dependent=hp["time_dependent"],
+        key=jax.random.key(0),
+        dtype=hp["dtype"],
+    ),
+)
+
+
+def _neural_sde_hyperparameters(model: NeuralSDE) -> dict:
+    return {
+        "data_dim": model.data_dim,
+        "dt0": model.dt0,
+        "drift": describe(model.drift),
+        "diffusion": describe(model.diffusion),
+        "solver": _diffrax_name(model.solver, diffrax.AbstractSolver, "solver", "NeuralSDE"),
+        "max_steps": model.max_steps,
+    }
+
+
+def _neural_sde_template(hp: dict) -> NeuralSDE:
+    return NeuralSDE(
+        hp["data_dim"],
+        dt0=hp["dt0"],
+        drift=template_from(hp["drift"]),
+        diffusion=template_from(hp["diffusion"]),
+        solver=_diffrax_object(hp["solver"], diffrax.AbstractSolver, "solver"),
+        max_steps=hp["max_steps"],
+    )
+
+
+register_loadable(
+    NeuralSDE, hyperparameters=_neural_sde_hyperparameters, template=_neural_sde_template
+)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +12,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
+from ._activations import activation_from_name, activation_name
 
 
 def _normalisation(coord_bounds, coord_dim):
@@ -21,6 +24,38 @@ def _normalisation(coord_bounds, coord_dim):
     if np.any(hi <= lo):
         raise ValueError(f"`coord_bounds` must have hi > lo on every axis, got {coord_bounds}.")
     return tuple(float(v) for v in 0.5 * (lo + hi)), tuple(float(v) for v in 0.5 * (hi - lo))
+
+
+def bounds_of(center: tuple, halfwidth: tuple, what: str) -> list[list[float]]:
+    """`[lo, hi]` (one entry per axis) that `(lo + hi) / 2`, `(hi − lo) / 2` map back to
+    exactly `center` and `halfwidth`, for saving a model whose constructor takes bounds.
+
+    `center ∓ halfwidth` is off by rounding for about a third of all bounds, so the
+    neighbouring floats (±2 ulp) are searched for a pair that reproduces both bit for bit.
+    `what` names the model in the `ValueError` raised when there is none.
+    """
+
+    def around(x: float) -> list[float]:
+        return [float(v) for v in x + np.spacing(x) * np.arange(-2, 3)]
+
+    lows, highs = [], []
+    for c, h in zip(center, halfwidth):
+        pair = next(
+            (
+                (lo, hi)
+                for lo, hi in itertools.product(around(c - h), around(c + h))
+                if 0.5 * (lo + hi) == c and 0.5 * (hi - lo) == h
+            ),
+            None,
+        )
+        if pair is None:
+            raise ValueError(
+                f"Cannot save this {what}: no bounds reproduce its normalisation (centre {c!r}, "
+                f"half-width {h!r}) exactly."
+            )
+        lows.append(pair[0])
+        highs.append(pair[1])
+    return [lows, highs]
 
 
 class AbstractDecoder(eqx.Module):
@@ -198,3 +233,71 @@ class HyperDecoder(AbstractDecoder):
         for filt, lin, shift in zip(self.filters[1:], self.linears, self.shifts):
             z = (lin(z) + shift(alpha)) * jnp.sin(filt(x))
         return self.out(z)
+
+
+def _decoder_hyperparameters(dec: AbstractDecoder) -> dict:
+    owner = type(dec).__name__
+    return {
+        "coord_dim": dec.coord_dim,
+        "latent_dim": dec.latent_dim,
+        "num_channels": dec.num_channels,
+        "coord_bounds": bounds_of(dec.coord_center, dec.coord_halfwidth, owner),
+        "output_shift": dec.output_shift,
+        "output_scale": dec.output_scale,
+    }
+
+
+def _mlp_decoder_hyperparameters(dec: MLPDecoder) -> dict:
+    return {
+        **_decoder_hyperparameters(dec),
+        "width": dec.mlp.width_size,
+        "depth": dec.mlp.depth,
+        "activation": activation_name(dec.mlp.activation, "MLPDecoder"),
+    }
+
+
+def _mlp_decoder_template(hp: dict) -> MLPDecoder:
+    return MLPDecoder(
+        hp["coord_dim"],
+        hp["latent_dim"],
+        hp["num_channels"],
+        width=hp["width"],
+        depth=hp["depth"],
+        activation=activation_from_name(hp["activation"]),
+        coord_bounds=hp["coord_bounds"],
+        output_shift=hp["output_shift"],
+        output_scale=hp["output_scale"],
+        key=jax.random.key(0),
+    )
+
+
+register_loadable(
+    MLPDecoder, hyperparameters=_mlp_decoder_hyperparameters, template=_mlp_decoder_template
+)
+
+
+def _hyper_decoder_hyperparameters(dec: HyperDecoder) -> dict:
+    return {
+        **_decoder_hyperparameters(dec),
+        "width": dec.out.in_features,
+        "depth": len(dec.linears),
+    }
+
+
+def _hyper_decoder_template(hp: dict) -> HyperDecoder:
+    return HyperDecoder(
+        hp["coord_dim"],
+        hp["latent_dim"],
+        hp["num_channels"],
+        width=hp["width"],
+        depth=hp["depth"],
+        coord_bounds=hp["coord_bounds"],
+        output_shift=hp["output_shift"],
+        output_scale=hp["output_scale"],
+        key=jax.random.key(0),
+    )
+
+
+register_loadable(
+    HyperDecoder, hyperparameters=_hyper_decoder_hyperparameters, template=_hyper_decoder_template
+)

@@ -12,7 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
+from ._activations import activation_from_name, activation_name
+from ._decoders import bounds_of
 
 
 class LatentDynamics(eqx.Module):
@@ -126,3 +129,33 @@ def integrate_latent(
         max_steps=n_steps * substeps + 1,
     )
     return sol.ys
+
+
+def _latent_dynamics_hyperparameters(psi: LatentDynamics) -> dict:
+    return {
+        "latent_dim": psi.latent_dim,
+        "param_dim": psi.param_dim,
+        "width": psi.mlp.width_size,
+        "depth": psi.mlp.depth,
+        "activation": activation_name(psi.mlp.activation, "LatentDynamics"),
+        "param_bounds": bounds_of(psi.param_center, psi.param_halfwidth, "LatentDynamics"),
+    }
+
+
+def _latent_dynamics_template(hp: dict) -> LatentDynamics:
+    return LatentDynamics(
+        hp["latent_dim"],
+        hp["param_dim"],
+        width=hp["width"],
+        depth=hp["depth"],
+        activation=activation_from_name(hp["activation"]),
+        param_bounds=hp["param_bounds"],
+        key=jax.random.key(0),
+    )
+
+
+register_loadable(
+    LatentDynamics,
+    hyperparameters=_latent_dynamics_hyperparameters,
+    template=_latent_dynamics_template,
+)

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import optax
 from jaxtyping import Array, ArrayLike, Float
 
+from .._serialization import describe, register_loadable, template_from
 from .._validation import as_array, check_finite, check_int, check_ndim, check_positive
 from ._dynamics import integrate_latent
 
@@ -202,3 +203,16 @@ def _check_parts(decoder, dynamics, dt):
             f"`decoder.latent_dim` ({getattr(decoder, 'latent_dim', None)}) and "
             f"`dynamics.latent_dim` ({getattr(dynamics, 'latent_dim', None)}) must agree."
         )
+
+
+def _rom_hyperparameters(rom: AbstractLatentROM) -> dict:
+    return {"decoder": describe(rom.decoder), "dynamics": describe(rom.dynamics), "dt": rom.dt}
+
+
+def _rom_template(cls: type) -> Any:
+    """The `register_loadable` template of `cls` (PhiROM or DINo: the same arguments)."""
+    return lambda hp: cls(template_from(hp["decoder"]), template_from(hp["dynamics"]), dt=hp["dt"])
+
+
+register_loadable(PhiROM, hyperparameters=_rom_hyperparameters, template=_rom_template(PhiROM))
+register_loadable(DINo, hyperparameters=_rom_hyperparameters, template=_rom_template(DINo))

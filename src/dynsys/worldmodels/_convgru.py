@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._abstract import AbstractPredictor
 
@@ -82,3 +83,23 @@ class ConvGRU(AbstractPredictor):
         h0 = jnp.zeros((self.hidden_channels, *window.shape[2:]), window.dtype)
         h, _ = jax.lax.scan(lambda h, x: (self.cell(x, h), None), h0, window)
         return window[-1] + self.readout(h)
+
+
+register_loadable(
+    ConvGRU,
+    hyperparameters=lambda m: {
+        "latent_channels": m.latent_channels,
+        "context": m.context,
+        "hidden_channels": m.hidden_channels,
+        "kernel_size": m.gates.kernel_size[0],
+        "dtype": m.gates.weight.dtype.name,
+    },
+    template=lambda hp: ConvGRU(
+        hp["latent_channels"],
+        context=hp["context"],
+        hidden_channels=hp["hidden_channels"],
+        kernel_size=hp["kernel_size"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

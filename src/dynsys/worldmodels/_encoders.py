@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._rms_norm import rms_norm
 
@@ -115,3 +116,43 @@ class PatchDecoder(eqx.Module):
         _, h, w = y.shape
         y = y.reshape(c, p, p, h, w).transpose(0, 3, 1, 4, 2)
         return y.reshape(c, h * p, w * p)
+
+
+register_loadable(
+    PatchEncoder,
+    hyperparameters=lambda m: {
+        "in_channels": m.in_channels,
+        "latent_channels": m.latent_channels,
+        "patch_size": m.patch_size,
+        "hidden_channels": m.patch.out_channels,
+        "normalise": m.gain is not None,
+        "dtype": m.patch.weight.dtype.name,
+    },
+    template=lambda hp: PatchEncoder(
+        hp["in_channels"],
+        hp["latent_channels"],
+        patch_size=hp["patch_size"],
+        hidden_channels=hp["hidden_channels"],
+        normalise=hp["normalise"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)
+register_loadable(
+    PatchDecoder,
+    hyperparameters=lambda m: {
+        "latent_channels": m.latent_channels,
+        "out_channels": m.out_channels,
+        "patch_size": m.patch_size,
+        "hidden_channels": m.mix.out_channels,
+        "dtype": m.mix.weight.dtype.name,
+    },
+    template=lambda hp: PatchDecoder(
+        hp["latent_channels"],
+        hp["out_channels"],
+        patch_size=hp["patch_size"],
+        hidden_channels=hp["hidden_channels"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import equinox as eqx
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from ._abstract import AbstractPredictor
 
 
@@ -30,3 +31,10 @@ class Persistence(AbstractPredictor):
     ) -> Float[Array, "channels h w"]:
         """Return `window[-1]`."""
         return window[-1]
+
+
+register_loadable(
+    Persistence,
+    hyperparameters=lambda m: {"context": m.context, "latent_channels": m.latent_channels},
+    template=lambda hp: Persistence(context=hp["context"], latent_channels=hp["latent_channels"]),
+)

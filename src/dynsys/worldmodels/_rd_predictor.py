@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int, check_positive
 from ..pde._laplacian import PADDINGS, stencil_difference
 from ._abstract import AbstractPredictor
@@ -186,3 +187,33 @@ class ReactionDiffusionPredictor(AbstractPredictor):
         stacked = window[-self.context :].reshape(-1, *window.shape[2:])
         u0 = window[-1] + jnp.einsum("ck,kxy->cxy", self.write, stacked)
         return self.integrate(u0)[0]
+
+
+register_loadable(
+    ReactionDiffusionPredictor,
+    hyperparameters=lambda m: {
+        "latent_channels": m.latent_channels,
+        "context": m.context,
+        "hidden": m.w1.shape[0],
+        "dilations": list(m.dilations),
+        "n_steps": m.n_steps,
+        "dt_bounds": list(m.dt_bounds),
+        "norm_every": m.norm_every,
+        "padding": m.padding,
+        "adaptive_tol": m.adaptive_tol,
+        "dtype": m.w1.dtype.name,
+    },
+    template=lambda hp: ReactionDiffusionPredictor(
+        hp["latent_channels"],
+        context=hp["context"],
+        hidden=hp["hidden"],
+        dilations=tuple(hp["dilations"]),
+        n_steps=hp["n_steps"],
+        dt_bounds=tuple(hp["dt_bounds"]),
+        norm_every=hp["norm_every"],
+        padding=hp["padding"],
+        adaptive_tol=hp["adaptive_tol"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

@@ -8,6 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._serialization import register_loadable
 from .._validation import check_int
 from ._abstract import AbstractPredictor
 
@@ -128,3 +129,27 @@ class TransformerPredictor(AbstractPredictor):
             x = block(x)
         out = jax.vmap(lambda t: self.readout(self.norm(t)))(x)  # (h·w, C)
         return window[-1] + jnp.moveaxis(out, 0, 1).reshape(c, h, w)
+
+
+register_loadable(
+    TransformerPredictor,
+    hyperparameters=lambda m: {
+        "latent_channels": m.latent_channels,
+        "context": m.context,
+        "size": m.size,
+        "n_heads": m.blocks[0].attention.num_heads,
+        "ff_size": m.blocks[0].ff1.out_features,
+        "n_blocks": len(m.blocks),
+        "dtype": m.embed.weight.dtype.name,
+    },
+    template=lambda hp: TransformerPredictor(
+        hp["latent_channels"],
+        context=hp["context"],
+        size=hp["size"],
+        n_heads=hp["n_heads"],
+        ff_size=hp["ff_size"],
+        n_blocks=hp["n_blocks"],
+        dtype=hp["dtype"],
+        key=jax.random.key(0),
+    ),
+)

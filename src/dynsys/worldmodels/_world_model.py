@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._serialization import describe, register_loadable, template_from
 from .._validation import as_array, check_finite, check_int
 from ._abstract import AbstractPredictor
 from ._encoders import PatchDecoder, PatchEncoder
@@ -227,3 +228,32 @@ def _rollout(model, x, n):
 @eqx.filter_jit
 def _reconstruct(model, x):
     return model.decode(model.encode(x))
+
+
+def _world_model_hyperparameters(model: WorldModel) -> dict:
+    def part(module):
+        return None if module is None else describe(module)
+
+    return {
+        "encoder": part(model.encoder),
+        "predictor": describe(model.predictor),
+        "decoder": part(model.decoder),
+        "frame_shape": list(model.frame_shape),
+    }
+
+
+def _world_model_template(hp: dict) -> WorldModel:
+    def part(description):
+        return None if description is None else template_from(description)
+
+    return WorldModel(
+        part(hp["encoder"]),
+        template_from(hp["predictor"]),
+        part(hp["decoder"]),
+        frame_shape=tuple(hp["frame_shape"]),
+    )
+
+
+register_loadable(
+    WorldModel, hyperparameters=_world_model_hyperparameters, template=_world_model_template
+)
