@@ -420,8 +420,9 @@ def save(path: str | os.PathLike, obj: Any, *, metadata: dict | None = None) -> 
 
     - `path`: the file to write (suffix `.eqx` recommended; none is added). An existing
       file is replaced; a folder is refused.
-    - `obj`: an instance of a registered class (every model of `dynsys.dsr`, `dynsys.nde`'s
-      `NeuralODE`, ...).
+    - `obj`: an instance of a registered class: every trained model of every family (the
+      `dynsys.dsr` RNNs and `Reconstruction`, the `dynsys.nde` models, Φ-ROM and DINo, the
+      latent and world models, StNN) and koopman's fitted results.
     - `metadata`: a JSON dict stored in the header (e.g. the training data's name).
 
     **Returns:** the path written, as a `pathlib.Path`.
