@@ -164,7 +164,8 @@ def main():
     result = training.fit(
         model, loss_fn, lambda step, key: batches[step],
         optimizer=optax.rmsprop(1e-3, decay=0.99, eps=1e-8, eps_in_sqrt=False),
-        n_steps=args.iters, key=jax.random.key(0), progress=False, eval_fn=clock, eval_every=1,
+        n_steps=args.iters, key=jax.random.key(0), progress=False,
+        evaluation=training.Evaluation(clock, every=1),
     )  # fmt: skip
     dyn_times = np.diff(np.r_[t_start, stamps])
 
