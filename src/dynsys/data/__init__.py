@@ -3,7 +3,8 @@
 - [`Trajectories`][]: times `(time,)`, states `(batch, time, *state_shape)`, optional
   inputs `(batch, time, input_dim)` and JSON metadata; `.npz` save/load; long-format
   pandas DataFrames and xarray Datasets in and out (`from_dataframe`, `to_dataframe`, ...);
-  [`batched_states`][] checks an array or `Trajectories` into `(batch, time, dim)`.
+  [`batched_states`][] checks an array or `Trajectories` into `(batch, time, dim)`,
+  [`first_trajectory`][] takes its first trajectory `(time, dim)`.
 - [`Standardization`][] / [`standardize`][]: per-channel z-scoring that can be inverted.
 - [`split_time`][], [`split_trajectories`][]: train/test splits.
 - [`sample_windows`][], [`WindowSampler`][], [`sample_window_indices`][]: random windows
@@ -43,6 +44,7 @@ from ._standardize import standardize as standardize
 from ._time_scales import autocorrelation_time as autocorrelation_time
 from ._trajectories import Trajectories as Trajectories
 from ._trajectories import batched_states as batched_states
+from ._trajectories import first_trajectory as first_trajectory
 from ._trial_sampler import TrialSampler as TrialSampler
 
 __all__ = [
@@ -70,4 +72,5 @@ __all__ = [
     "TrialSampler",
     "Trajectories",
     "batched_states",
+    "first_trajectory",
 ]

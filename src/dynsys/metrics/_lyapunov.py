@@ -13,7 +13,6 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int, PRNGKeyArray
 
-from .._simulate import _cast
 from .._validation import (
     as_array,
     check_finite,
@@ -265,7 +264,7 @@ def lyapunov_spectrum(
         check_positive(atol, "atol")
         max_steps = check_int(max_steps, "max_steps", minimum=1)
         tangent = _FlowTangent(
-            _cast(system_or_map, dtype),
+            _cast_floats(system_or_map, dtype),
             solver,
             jnp.asarray(rtol, dtype=dtype),
             jnp.asarray(atol, dtype=dtype),
@@ -280,7 +279,7 @@ def lyapunov_spectrum(
                     f"({_describe(system_or_map)}), so leave it as None."
                 )
         if isinstance(system_or_map, AbstractMap):
-            tangent = _MapTangent(_cast(system_or_map, dtype).step)
+            tangent = _MapTangent(_cast_floats(system_or_map, dtype).step)
         else:
             tangent = _MapTangent(system_or_map)
     tangent.check_shapes(y0)
@@ -428,3 +427,8 @@ def _describe(x: Any) -> str:
     if isinstance(x, type):
         return f"the class {x.__name__} (pass an instance)"
     return type(x).__name__
+
+
+def _cast_floats(tree, dtype):
+    """Cast the floating-point leaves of `tree` (a system or map) to `dtype`."""
+    return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)

@@ -11,8 +11,7 @@ import jax.numpy as jnp
 
 from .. import systems, training
 from .._validation import check_int, check_positive
-from ..data import Trajectories
-from ..data._trajectories import first_trajectory
+from ..data import Trajectories, first_trajectory
 from ..metrics import (
     lyapunov_spectrum,
     power_spectrum_distance,

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._validation import check_int
 from ..data import Trajectories
-from ..metrics._ssim import _gaussian_window, _ssim
+from ..metrics import ssim
 from ._fit import check_video_data
 from ._world_model import WorldModel
 
@@ -59,8 +59,7 @@ def evaluate(
     clips = states[:, starts[:, None] + np.arange(ctx + horizons)[None, :]]
     clips = clips.reshape(-1, *clips.shape[2:])  # (videos·starts, ctx+H, C, H, W)
     k = 11 if min(states.shape[-2:]) >= 11 else (min(states.shape[-2:]) // 2) * 2 - 1
-    g = jnp.asarray(_gaussian_window(k, 1.5), states.dtype)
-    mse, ssim_h = _rollout_scores(model, clips, dr, g, horizons)
+    mse, ssim_h = _rollout_scores(model, clips, dr, k, horizons)
     one_step, recon = _one_step_scores(model, states)
     return {
         "one_step_mse": float(one_step),
@@ -72,13 +71,14 @@ def evaluate(
 
 
 @eqx.filter_jit
-def _rollout_scores(model, clips, dr, g, horizons):
+def _rollout_scores(model, clips, dr, window_size, horizons):
     ctx = model.context
 
     def one(clip):
         pred = model.decode(model.latent_rollout(model.encode(clip[:ctx]), horizons))
         true = clip[ctx:]
-        return jnp.mean((pred - true) ** 2, axis=(1, 2, 3)), _ssim(true, pred, dr, g)
+        score = ssim(true, pred, data_range=dr, window_size=window_size, sigma=1.5)
+        return jnp.mean((pred - true) ** 2, axis=(1, 2, 3)), score
 
     mse, ss = jax.lax.map(one, clips, batch_size=16)
     return jnp.mean(mse, axis=0), jnp.mean(ss, axis=0)
