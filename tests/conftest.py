@@ -43,6 +43,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 from typing import NamedTuple  # noqa: E402
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 EXAMPLES_DIR = pathlib.Path(__file__).resolve().parents[1] / "examples"
@@ -80,5 +81,28 @@ def run_example(tmp_path):
         assert metrics["small"] is True
         assert not list(tmp_path.glob("outputs")), "wrote outside DYNSYS_OUT"
         return ExampleRun(metrics, proc.stdout)
+
+    return run
+
+
+@pytest.fixture
+def run_without_x64(tmp_path):
+    """Run Python code in a fresh process with x64 off and warnings as errors.
+
+    `run_without_x64(code, *args)`: the code gets `*args` and then the path of an `.npz`
+    file in `sys.argv[1:]`, writes its arrays there with `np.savez`, and must succeed;
+    returns those arrays in order.
+    """
+
+    def run(code, *args):
+        out = tmp_path / "child_arrays.npz"
+        env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+        proc = subprocess.run(
+            [sys.executable, "-W", "error", "-c", code, *map(str, args), str(out)],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with np.load(out) as npz:
+            return [npz[f"arr_{i}"] for i in range(len(npz.files))]
 
     return run
