@@ -130,7 +130,7 @@ def main():
           f"friction {args.friction}, temperature {args.temperature}, weight decay "
           f"{args.weight_decay}, bidirectional posterior {args.bidirectional}, dropout "
           f"{args.dropout}")  # fmt: skip
-    ceiling = latent.evaluate(ds.rates[ds.eval], ds)
+    ceiling = latent.evaluate(ds.rates[ds.eval], ds).to_dict()
     print("true rates (ceiling):", {k: round(v, 4) for k, v in ceiling.items()})
     results = {}
     for name in args.variants:
@@ -150,16 +150,14 @@ def main():
                                  progress=False)  # fmt: skip
                 model = fit.model
             wall = time.perf_counter() - t0
-            scores = latent.evaluate(latent.infer_rates(model, ds, ds.eval), ds)
-            scores["train_s"] = wall
+            scores = {**latent.evaluate(model, ds).to_dict(), "train_s": wall}
             results.setdefault(name, []).append(scores)
             line = ", ".join(f"{k} {v:.4f}" for k, v in scores.items())
             print(f"{name:10s} seed {seed}: {line}", flush=True)
             if args.posterior_samples and name != "smoothing":
                 rates = latent.infer_rates(model, ds, ds.eval, n_samples=args.posterior_samples,
                                            key=jax.random.key(200 + seed))  # fmt: skip
-                sampled = latent.evaluate(rates, ds)
-                sampled["train_s"] = wall
+                sampled = {**latent.evaluate(rates, ds).to_dict(), "train_s": wall}
                 results.setdefault(f"{name} (sampled)", []).append(sampled)
                 line = ", ".join(f"{k} {v:.4f}" for k, v in sampled.items())
                 print(f"{name:10s} seed {seed}, {args.posterior_samples} posterior samples: "

@@ -127,8 +127,8 @@ show(fig, "loss")
 baseline = latent.fit_smoothing_baseline(ds)
 scores = {
     "true rates": latent.evaluate(ds.rates[ds.eval], ds),
-    "smoothing + GLM": latent.evaluate(latent.infer_rates(baseline, ds, ds.eval), ds),
-    "LangevinFlow": latent.evaluate(latent.infer_rates(result.model, ds, ds.eval), ds),
+    "smoothing + GLM": latent.evaluate(baseline, ds),
+    "LangevinFlow": latent.evaluate(result.model, ds),
 }
 names = ["co_bps", "fp_bps", "rate_r2", "rate_r2_fwd", "psth_r2"]
 print(f"{'':18s}" + "".join(f"{n:>12s}" for n in names))
@@ -176,6 +176,7 @@ show(fig, "latents")
 
 # %%
 summary = {"small": SMALL, "steps": int(result.steps), "wall_time_s": result.wall_time,
-           "scores": scores, "latent_r2": latent_r2}  # fmt: skip
+           "scores": {label: s.to_dict() for label, s in scores.items()},
+           "latent_r2": latent_r2}  # fmt: skip
 (OUT / "metrics.json").write_text(json.dumps(summary, indent=2))
 print(json.dumps(summary["scores"]["LangevinFlow"], indent=1))

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .._validation import check_in_range, check_int, check_positive
+from .._validation import check_in_range, check_int, check_positive, is_traced
 
 
 class SpikeData(eqx.Module):
@@ -47,6 +47,11 @@ class SpikeData(eqx.Module):
     heldout: tuple[int, ...] = eqx.field(static=True)
     n_forward: int = eqx.field(static=True)
     bin_size: float | None = eqx.field(static=True)
+
+    def __check_init__(self):
+        # also when built directly or by dataclasses.replace, not only by `spike_data`
+        if not is_traced(self.spikes):
+            check_spike_counts(self.spikes, "spikes")
 
     @property
     def n_trials(self) -> int:

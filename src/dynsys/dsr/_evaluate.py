@@ -7,15 +7,15 @@ That of the GTF paper (Hess et al., ICML 2023) and the AL-RNN paper (Brenner et 
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
 from .._validation import check_int, check_positive
 from ..data import Trajectories, first_trajectory
 from ..metrics import (
+    AbstractScores,
     lyapunov_spectrum,
     power_spectrum_distance,
     prediction_error,
@@ -24,7 +24,7 @@ from ..metrics import (
 from ._abstract import AbstractPLRNN
 
 
-class Evaluation(eqx.Module):
+class Evaluation(AbstractScores):
     """Scores of a reconstruction on a test trajectory (all plain Python floats).
 
     **Fields:** `d_stsp` (state-space divergence, 30 bins or GMM for dim ≥ 6), `d_h`
@@ -37,7 +37,12 @@ class Evaluation(eqx.Module):
     metrics between the test data and an independent true trajectory, if one was given,
     else an empty dict), `generated` (the compared generated trajectory, `(T, N)`),
     `latent` (its latent states, `(T, M)`).
+
+    A [`dynsys.metrics.AbstractScores`][]: `ev["d_stsp"]`, `ev.to_dict()` (strict JSON, the
+    scores and floors without `generated` and `latent`), `ev.summary()`.
     """
+
+    not_scores: ClassVar[tuple[str, ...]] = ("generated", "latent")
 
     d_stsp: float
     d_h: float

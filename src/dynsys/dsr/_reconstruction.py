@@ -15,6 +15,7 @@ import numpy as np
 from .._serialization import describe, register_loadable, save, template_from
 from .._validation import as_array, check_finite, check_int, check_ndim
 from ..data import Standardization
+from ..metrics import json_safe
 from ._abstract import AbstractPLRNN
 
 # A result is "far above the floor" beyond this many floors plus this offset (D_stsp).
@@ -192,7 +193,7 @@ class Reconstruction(eqx.Module):
         }
         info["model_description"] = describe(self.model)
         info["diagnostics"] = [{"code": c, "message": m} for c, m in diagnose(info)]
-        return _json_safe(info)
+        return json_safe(info)
 
     def summary(self) -> str:
         """A readable report: the scores against the floor, and any problem in plain words."""
@@ -324,16 +325,6 @@ def _best(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The row with the lowest finite D_stsp (an empty dict when none is finite)."""
     finite = [r for r in rows if not _is_nan(r["d_stsp"])]
     return min(finite, key=lambda r: r["d_stsp"]) if finite else {}
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def _hyperparameters(rec: Reconstruction) -> dict:

@@ -12,8 +12,8 @@ Linear operator models fitted to snapshot data, time-major like the rest of dyns
   eigenvalues and pseudospectra on a grid of z; [`plot_pseudospectrum`][].
 - [`StNN`][]: a structured network of [`HankelLinear`][]/[`ToeplitzLinear`][] layers on
   delay windows (FFT mat-vecs), its dense twin [`MLPForecaster`][], trained with
-  [`train_forecaster`][] (the training core); [`SINDy`][] (STLSQ) as the classical
-  baseline.
+  [`train_forecaster`][] (the training core) and scored by [`evaluate`][dynsys.koopman.evaluate]
+  ([`ForecastScores`][]); [`SINDy`][] (STLSQ) as the classical baseline.
 
 General (nonsymmetric) eigendecompositions use LAPACK on CPU; on GPU/TPU the small matrix
 goes to the host through `jax.pure_callback` (see [`eig`][dynsys.koopman.eig]).
@@ -31,6 +31,8 @@ from ._dmd import DMDResult as DMDResult
 from ._edmd import EDMD as EDMD
 from ._edmd import EDMDResult as EDMDResult
 from ._eig import eig as eig
+from ._evaluate import ForecastScores as ForecastScores
+from ._evaluate import evaluate as evaluate
 from ._finite_difference import finite_difference as finite_difference
 from ._hankel import delay_embed as delay_embed
 from ._hankel import delay_unembed as delay_unembed
@@ -55,6 +57,8 @@ from ._structured import HankelLinear as HankelLinear
 from ._structured import ToeplitzLinear as ToeplitzLinear
 
 __all__ = [
+    "ForecastScores",
+    "evaluate",
     "RBF",
     "AbstractDictionary",
     "Concat",

@@ -17,6 +17,7 @@ from ._baoab import baoab_step as baoab_step
 from ._baoab import langevin_rollout as langevin_rollout
 from ._dropout import coordinated_dropout as coordinated_dropout
 from ._dropout import inverted_dropout as inverted_dropout
+from ._fit import SpikeScores as SpikeScores
 from ._fit import evaluate as evaluate
 from ._fit import fit as fit
 from ._fit import infer_rates as infer_rates
@@ -41,6 +42,7 @@ __all__ = [
     "coordinated_dropout",
     "inverted_dropout",
     "evaluate",
+    "SpikeScores",
     "fit",
     "infer_rates",
     "GRUAutoencoder",

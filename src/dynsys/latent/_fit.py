@@ -258,8 +258,24 @@ def _infer_sample(model, x, key):
     return jnp.exp(jax.vmap(lambda xi, k: model(xi, key=k)[0])(x, keys))
 
 
-def evaluate(rates: Any, data: SpikeData, trials: Any = None) -> dict[str, float]:
-    """NLB-style scores of inferred `rates` on some trials of `data` (default: eval trials).
+class SpikeScores(metrics.AbstractScores):
+    """NLB-style scores of a spike model ([`dynsys.latent.evaluate`][]).
+
+    **Fields** (None, and so absent from the mapping, where the data cannot give them):
+    `co_bps`, `fp_bps`, `rate_r2`, `rate_r2_fwd`, `psth_r2`. A
+    [`dynsys.metrics.AbstractScores`][]: `s["co_bps"]`, `"fp_bps" in s`, `s.to_dict()`,
+    `s.summary()`.
+    """
+
+    co_bps: float | None = None
+    fp_bps: float | None = None
+    rate_r2: float | None = None
+    rate_r2_fwd: float | None = None
+    psth_r2: float | None = None
+
+
+def evaluate(model: Any, data: SpikeData, trials: Any = None) -> SpikeScores:
+    """NLB-style scores of a model (or of its inferred rates) on some trials of `data`.
 
     - `co_bps`: [`dynsys.metrics.co_bps`][] on the held-out neurons (observed bins);
     - `fp_bps`: [`dynsys.metrics.fp_bps`][] on the forward bins (if any);
@@ -269,26 +285,38 @@ def evaluate(rates: Any, data: SpikeData, trials: Any = None) -> dict[str, float
     - `psth_r2`: [`dynsys.metrics.psth_r2`][] of condition-averaged rates against the
       condition-averaged true rates over the observed bins (if known).
 
-    **Arguments:** `rates` `(len(trials), time, neurons)` in spikes per bin; `data`;
-    `trials` indices (default `data.eval`).
+    **Arguments:** `model`: an [`AbstractSpikeModel`][dynsys.latent.AbstractSpikeModel]
+    (its rates are [`infer_rates`][dynsys.latent.infer_rates] with posterior means), or
+    rates `(len(trials), time, neurons)` in spikes per bin (e.g. sampled rates, or the
+    true rates for the ceiling); `data`; `trials` indices (default `data.eval`).
 
-    **Returns:** dict of floats.
+    **Returns:** a [`SpikeScores`][dynsys.latent.SpikeScores] (a read-only mapping of the
+    scores that apply, as the dict it replaces).
 
     ```python
-    evaluate(infer_rates(model, ds, ds.eval), ds)
+    evaluate(result.model, ds)
+    evaluate(infer_rates(model, ds, ds.eval, n_samples=32, key=key), ds)
     ```
     """
     if not isinstance(data, SpikeData):
         raise TypeError(f"`data` must be a dynsys.data.SpikeData, got {type(data).__name__}.")
     trials = np.asarray(data.eval if trials is None else trials)
-    rates = np.asarray(rates)
+    if isinstance(model, AbstractSpikeModel):
+        rates = np.asarray(infer_rates(model, data, trials))
+    elif isinstance(model, eqx.Module):
+        raise TypeError(
+            f"`model` must be a dynsys.latent.AbstractSpikeModel or an array of rates, got "
+            f"{type(model).__name__}."
+        )
+    else:
+        rates = np.asarray(model)
     if rates.shape != (trials.size, data.n_bins, data.n_neurons):
         raise ValueError(
             f"`rates` must have shape {(trials.size, data.n_bins, data.n_neurons)}, got "
             f"{rates.shape}."
         )
     spikes, mask = np.asarray(data.spikes)[trials], np.asarray(data.mask)[trials]
-    out = {}
+    out: dict[str, float] = {}
     if data.heldout:
         out["co_bps"] = metrics.co_bps(rates, spikes, data.heldout, data.n_forward, mask=mask)
     if data.n_forward:
@@ -305,4 +333,4 @@ def evaluate(rates: Any, data: SpikeData, trials: Any = None) -> dict[str, float
         psth = np.zeros((n_c, t) + true.shape[2:])
         np.add.at(psth, cond, true[:, :t])
         out["psth_r2"] = metrics.psth_r2(psth / counts, rates[:, :t], cond)
-    return out
+    return SpikeScores(**out)

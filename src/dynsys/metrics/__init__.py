@@ -3,6 +3,10 @@
 Images and fields: `ssim` (structural similarity, Wang et al. 2004), `nrmse`,
 `relative_l2_error`.
 
+What every family's `evaluate` returns: a subclass of `AbstractScores` (a read-only
+mapping of named scores with `.to_dict()` and `.summary()`); `json_safe` makes any mix of
+floats and arrays strict JSON.
+
 Neural populations (NLB definitions): `bits_per_spike`, `co_bps`, `fp_bps`, `poisson_nll`,
 `rate_r2`, `psth_r2`, `velocity_r2` and `r2_score` (true values first).
 """
@@ -16,6 +20,8 @@ from ._power_spectrum import power_spectrum as power_spectrum
 from ._power_spectrum import power_spectrum_distance as power_spectrum_distance
 from ._prediction_error import PredictionErrorResult as PredictionErrorResult
 from ._prediction_error import prediction_error as prediction_error
+from ._scores import AbstractScores as AbstractScores
+from ._scores import json_safe as json_safe
 from ._spikes import bits_per_spike as bits_per_spike
 from ._spikes import co_bps as co_bps
 from ._spikes import fp_bps as fp_bps
@@ -45,6 +51,8 @@ __all__ = [
     "r2_score",
     "rate_r2",
     "velocity_r2",
+    "AbstractScores",
+    "json_safe",
     "ssim",
     "state_space_divergence",
 ]

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -13,6 +12,7 @@ from .. import systems, training
 from .._validation import check_int, check_positive
 from ..data import Trajectories, first_trajectory
 from ..metrics import (
+    AbstractScores,
     lyapunov_spectrum,
     power_spectrum_distance,
     prediction_error,
@@ -21,7 +21,7 @@ from ..metrics import (
 from ._neural_ode import NeuralODE
 
 
-class NDEEvaluation(eqx.Module):
+class NDEEvaluation(AbstractScores):
     """Scores of a NeuralODE on a test trajectory (plain floats), as in `dynsys.dsr`.
 
     **Fields:** `d_stsp` (state-space divergence), `d_h` (power-spectrum Hellinger
@@ -30,7 +30,12 @@ class NDEEvaluation(eqx.Module):
     exponent of the learnt vector field, per unit time; NaN when skipped), `floors` (the
     metrics of an independent true trajectory, when `reference` was given), `generated`
     (the compared free run, `(T, d)`).
+
+    A [`dynsys.metrics.AbstractScores`][]: `ev["d_stsp"]`, `ev.to_dict()` (strict JSON,
+    without `generated`), `ev.summary()`.
     """
+
+    not_scores: ClassVar[tuple[str, ...]] = ("generated",)
 
     d_stsp: float
     d_h: float

@@ -11,7 +11,8 @@ D(x, α) ([`MLPDecoder`][], [`HyperDecoder`][]) and a latent vector field ψ(α;
 - [`DINo`][] trained by [`fit_dino`][]: the same model, ψ fitted to the latent
   trajectories of the data (Yin et al., ICLR 2023).
 - Inference: [`AbstractLatentROM.invert`][] (latent of a new initial condition),
-  `forecast`, `decode` at any coordinates, and [`forecast_fields`][] for a batch.
+  `forecast`, `decode` at any coordinates, and [`forecast_fields`][] for a batch;
+  [`evaluate`][dynsys.rom.evaluate] scores the forecasts of test fields ([`FieldScores`][]).
 """
 
 from ._decoders import AbstractDecoder as AbstractDecoder
@@ -19,6 +20,8 @@ from ._decoders import HyperDecoder as HyperDecoder
 from ._decoders import MLPDecoder as MLPDecoder
 from ._dynamics import LatentDynamics as LatentDynamics
 from ._dynamics import integrate_latent as integrate_latent
+from ._evaluate import FieldScores as FieldScores
+from ._evaluate import evaluate as evaluate
 from ._fit import ROMFitResult as ROMFitResult
 from ._fit import fit_dino as fit_dino
 from ._fit import fit_phirom as fit_phirom
@@ -35,6 +38,8 @@ __all__ = [
     "MLPDecoder",
     "LatentDynamics",
     "integrate_latent",
+    "FieldScores",
+    "evaluate",
     "ROMFitResult",
     "fit_dino",
     "fit_phirom",

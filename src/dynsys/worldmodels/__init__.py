@@ -27,6 +27,7 @@ from ._data import gray_scott_video as gray_scott_video
 from ._data import moving_blobs_video as moving_blobs_video
 from ._encoders import PatchDecoder as PatchDecoder
 from ._encoders import PatchEncoder as PatchEncoder
+from ._evaluate import WorldModelScores as WorldModelScores
 from ._evaluate import evaluate as evaluate
 from ._fit import fit as fit
 from ._laplacian import dilated_laplacian as dilated_laplacian
@@ -48,6 +49,7 @@ __all__ = [
     "PatchDecoder",
     "PatchEncoder",
     "evaluate",
+    "WorldModelScores",
     "fit",
     "dilated_laplacian",
     "count_parameters",

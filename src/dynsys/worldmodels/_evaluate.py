@@ -11,9 +11,24 @@ import numpy as np
 
 from .._validation import check_int
 from ..data import Trajectories
-from ..metrics import ssim
+from ..metrics import AbstractScores, ssim
 from ._fit import check_video_data
 from ._world_model import WorldModel
+
+
+class WorldModelScores(AbstractScores):
+    """Scores of a world model on videos ([`dynsys.worldmodels.evaluate`][]).
+
+    **Fields:** `one_step_mse`, `reconstruction_mse` (floats), `rollout_mse`,
+    `rollout_ssim` (numpy arrays `(horizons,)`, entry h−1 for horizon h), `n_rollouts`.
+    A [`dynsys.metrics.AbstractScores`][]: `s["rollout_mse"]`, `s.to_dict()`, `s.summary()`.
+    """
+
+    one_step_mse: float
+    reconstruction_mse: float
+    rollout_mse: Any
+    rollout_ssim: Any
+    n_rollouts: int
 
 
 def evaluate(
@@ -23,7 +38,7 @@ def evaluate(
     horizons: int = 10,
     data_range: Any = None,
     stride: int = 1,
-) -> dict[str, Any]:
+) -> WorldModelScores:
     """One-step and autoregressive errors of `model` on the videos of `data`.
 
     - `one_step_mse`: pixel MSE of the teacher-forced predictions of every frame after the
@@ -38,8 +53,9 @@ def evaluate(
     `data_range` for SSIM (scalar or per channel; default: the per-channel range
     max − min of `data`); `stride` between starts.
 
-    **Returns:** dict with floats `one_step_mse`, `reconstruction_mse`, numpy arrays
-    `rollout_mse`, `rollout_ssim` of shape `(horizons,)`, and `n_rollouts`.
+    **Returns:** a [`WorldModelScores`][dynsys.worldmodels.WorldModelScores] (a read-only
+    mapping, as the dict it replaces): floats `one_step_mse`, `reconstruction_mse`, numpy
+    arrays `rollout_mse`, `rollout_ssim` of shape `(horizons,)`, and `n_rollouts`.
 
     ```python
     scores = evaluate(result.model, test_data, horizons=10)
@@ -61,13 +77,13 @@ def evaluate(
     k = 11 if min(states.shape[-2:]) >= 11 else (min(states.shape[-2:]) // 2) * 2 - 1
     mse, ssim_h = _rollout_scores(model, clips, dr, k, horizons)
     one_step, recon = _one_step_scores(model, states)
-    return {
-        "one_step_mse": float(one_step),
-        "reconstruction_mse": float(recon),
-        "rollout_mse": np.asarray(mse),
-        "rollout_ssim": np.asarray(ssim_h),
-        "n_rollouts": int(clips.shape[0]),
-    }
+    return WorldModelScores(
+        one_step_mse=float(one_step),
+        reconstruction_mse=float(recon),
+        rollout_mse=np.asarray(mse),
+        rollout_ssim=np.asarray(ssim_h),
+        n_rollouts=int(clips.shape[0]),
+    )
 
 
 @eqx.filter_jit
