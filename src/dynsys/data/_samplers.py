@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -110,6 +110,9 @@ class WindowSampler(eqx.Module):
     batch = sampler(jax.random.key(0))      # (16, 201, 3)
     ```
     """
+
+    # a pure JAX function of (step, key): `training.fit` may draw inside its compiled calls
+    jittable: ClassVar[bool] = True
 
     states: Float[Array, "batch time *state"]
     inputs: Float[Array, "batch time input_dim"] | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -68,6 +68,9 @@ class SeriesSampler(eqx.Module):
     batch.states.shape, batch.times.shape                     # (32, 50, 3), (50,)
     ```
     """
+
+    # a pure JAX function of (step, key): `training.fit` may draw inside its compiled calls
+    jittable: ClassVar[bool] = True
 
     times: Float[Array, " time"] | Float[Array, "batch time"] | None
     states: Float[Array, "batch time *state"]

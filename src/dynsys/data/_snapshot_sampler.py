@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -41,6 +41,9 @@ class SnapshotSampler(eqx.Module):
     snapshots = traj.states[i, t]            # (64, *state_shape)
     ```
     """
+
+    # a pure JAX function of (step, key): `training.fit` may draw inside its compiled calls
+    jittable: ClassVar[bool] = True
 
     n_trajectories: int = eqx.field(static=True)
     n_times: int = eqx.field(static=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import equinox as eqx
 import jax
@@ -39,6 +39,9 @@ class TrialSampler(eqx.Module):
     batch_counts, batch_mask = sampler(jax.random.key(0))   # (16, 50, 30), (16, 50)
     ```
     """
+
+    # a pure JAX function of (step, key): `training.fit` may draw inside its compiled calls
+    jittable: ClassVar[bool] = True
 
     data: Any
     batch_size: int = eqx.field(static=True)

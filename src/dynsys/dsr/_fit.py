@@ -60,6 +60,7 @@ def fit(
     checkpoint: training.Checkpointing | None = None,
     on_nonfinite: Any = "raise",
     failure_hint: str = "",
+    steps_per_call: int | None = None,
     checkpoint_dir: str | pathlib.Path | None = None,
     resume: bool = False,
     **overrides: Any,
@@ -105,6 +106,8 @@ def fit(
       settings' `start_lr`, `end_lr` are then unused).
     - `select`, `eval_every`, `n_eval_steps`: model selection, above.
     - `ensemble`: train E stacked models at once with `jax.vmap`, each on its own batches.
+    - `steps_per_call`: steps per compiled call of [`dynsys.training.fit`][] (default
+      automatic, about 32; the same run bit for bit as 1, faster).
     - `progress`, `checkpoint` (a [`dynsys.training.Checkpointing`][]: folder, interval,
       resume), `on_nonfinite` (`"raise"`, `"rollback"` or a policy object): passed to
       [`dynsys.training.fit`][]. `checkpoint_dir` and `resume` are the deprecated spelling
@@ -175,7 +178,8 @@ def fit(
     )
     window = s.sequence_length + 1
 
-    def sample(key):
+    def sample(key, data):
+        states, inputs = data
         batch = sample_windows(
             key, states, window=window, batch_size=s.batch_size, inputs=inputs,
             noise_std=s.noise_std,
@@ -183,10 +187,12 @@ def fit(
         return batch if inputs is not None else (batch, None)
 
     if ensemble is None:
-        sampler = lambda step, key: sample(key)  # noqa: E731
+        draw = lambda step, key, data: sample(key, data)  # noqa: E731
     else:
-        sampler = lambda step, key: jax.vmap(sample)(jax.random.split(key, ensemble))  # noqa: E731
-    sampler = jax.jit(sampler)
+        draw = lambda step, key, data: jax.vmap(sample, in_axes=(0, None))(  # noqa: E731
+            jax.random.split(key, ensemble), data
+        )
+    sampler = training.JitSampler(draw, data=(states, inputs))
 
     evaluation = None
     if select == "best":
@@ -200,7 +206,7 @@ def fit(
         model, objective, sampler, optimizer=optimizer, n_steps=n_steps, key=key,
         evaluation=evaluation, checkpoint=checkpoint, on_nonfinite=on_nonfinite,
         progress=progress, gradient_clip=gradient_clip, ensemble=ensemble,
-        shared_batch=ensemble is None,
+        shared_batch=ensemble is None, steps_per_call=steps_per_call,
     )  # fmt: skip
     return ReconstructionResult(
         model=result.model,

@@ -282,8 +282,9 @@ def train_forecaster(
     check_finite(ys, "ys")
     data = ys.astype(training.param_dtype(model))
 
-    def windows(step, key):
-        return _delay_windows(key, data, span, batch_size)
+    windows = training.JitSampler(
+        lambda step, key, data: _delay_windows(key, data, span, batch_size), data=data
+    )
 
     optimizer = optax.adam(1e-3) if optimizer is None else optimizer
     return training.fit(

@@ -16,6 +16,8 @@ same for every family:
 - [`RaiseOnNonfinite`][dynsys.training.RaiseOnNonfinite] /
   [`RollbackOnNonfinite`][dynsys.training.RollbackOnNonfinite]: the non-finite guard.
 - [`Progress`][dynsys.training.Progress]: the progress bar.
+- [`JitSampler`][dynsys.training.JitSampler]: marks a sampler as a pure JAX function, so
+  that `fit` runs several steps per compiled call (bit for bit the same run).
 
 [`fit`][dynsys.training.fit] returns a [`FitResult`][dynsys.training.FitResult];
 [`make_step`][dynsys.training.make_step] is the pure step (jit it, vmap it over an
@@ -38,6 +40,7 @@ from ._nonfinite import RollbackOnNonfinite as RollbackOnNonfinite
 from ._objective import AbstractObjective as AbstractObjective
 from ._objective import LossFunction as LossFunction
 from ._progress import Progress as Progress
+from ._sampler import JitSampler as JitSampler
 from ._schedules import exponential_decay_per_epoch as exponential_decay_per_epoch
 from ._step import make_step as make_step
 
@@ -49,6 +52,7 @@ __all__ = [
     "RaiseOnNonfinite",
     "RollbackOnNonfinite",
     "Progress",
+    "JitSampler",
     "Checkpoint",
     "load_checkpoint",
     "save_checkpoint",

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import equinox as eqx
 import jax
+import jax.extend
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -39,6 +40,7 @@ from ._nonfinite import (
 )
 from ._objective import as_objective
 from ._progress import as_progress
+from ._sampler import is_jittable
 from ._sharding import constrain_replicated, make_mesh, replicate, shard_batch
 from ._step import check_filter_spec, check_optimizer, make_guarded_step
 
@@ -66,6 +68,7 @@ class FitResult(eqx.Module):
     - `rollbacks`: tuple of `(step, quantity)` for each non-finite step that was rolled back.
     - `wall_time`: seconds spent in this call's loop (compilation included).
     - `steps_per_second`: steps done in this call divided by `wall_time`.
+    - `steps_per_call`: the steps run by one compiled call (see `fit`'s `steps_per_call`).
     """
 
     model: Any
@@ -81,6 +84,7 @@ class FitResult(eqx.Module):
     rollbacks: tuple
     wall_time: float
     steps_per_second: float
+    steps_per_call: int = 1
 
 
 class _Pending(NamedTuple):
@@ -122,11 +126,18 @@ def _strong(tree: Any) -> Any:
     return jax.tree_util.tree_map(fix, tree)
 
 
-@jax.jit
-def _step_keys(key, index):
+def _step_keys_traced(key, index):
     step_key = jax.random.fold_in(key, index)
     keys = jax.random.split(step_key)
     return keys[0], keys[1], jnp.asarray(index, dtype=jnp.int32)
+
+
+_step_keys = jax.jit(_step_keys_traced)
+
+# Steps per compiled call when `fit` chooses (a traced sampler): enough to hide the per-call
+# dispatch and host synchronisation (a few hundred microseconds each) behind the arithmetic,
+# few enough that the progress bar, the non-finite check and a rollback stay fine-grained.
+AUTO_STEPS_PER_CALL = 32
 
 
 def _where_members(mask: np.ndarray, new: Any, old: Any) -> Any:
@@ -248,6 +259,7 @@ def fit(
     devices: Any = None,
     ensemble: int | None = None,
     shared_batch: bool = True,
+    steps_per_call: int | None = None,
     **deprecated: Any,
 ) -> FitResult:
     """Train `model` on an objective with an optax optimizer: the one fitting loop of dynsys.
@@ -308,6 +320,18 @@ def fit(
       non-finite member stops (or rolls back) the whole ensemble.
     - `shared_batch`: with an ensemble, every member sees the same batch (True) or the batch
       has a leading member axis (False).
+    - `steps_per_call`: steps run by one compiled call (a loop over steps, the batches
+      drawn inside it), bit for bit the same run as one step per call but without
+      the per-step dispatch and host synchronisation. None (default): 32 when the sampler
+      declares itself a pure JAX function (the `dynsys.data` samplers, a
+      [`JitSampler`][dynsys.training.JitSampler]), else 1 (and always 1 with `devices` or
+      an iterator). An explicit k > 1 traces any sampler function (it must then be a pure
+      JAX function of `step` and `key`). Calls end at the evaluation and checkpoint steps,
+      where the policies run; a non-finite step inside a call is found and handled as with
+      one step per call. With a traced sampler, one compiled program (a `while_loop` whose
+      trip count is an argument) runs every call, so any k gives the same bits; the host
+      path of a sampler that is not traced may differ from it at the rounding level.
+      `check_every` applies to the host path only.
 
     The keywords of earlier releases (`has_aux`, `train_state`, `eval_fn`, `eval_every`,
     `select`, `best_metric`, `best_mode`, `checkpoint_dir`, `checkpoint_every`, `resume`,
@@ -382,6 +406,24 @@ def fit(
     if ensemble is not None:
         ensemble = check_int(ensemble, "ensemble", minimum=1)
     mesh = make_mesh(devices)
+    # Steps in compiled calls (a `while_loop` over steps that draws the batches) for a
+    # sampler that is a pure JAX function; else one jitted step per call, the sampler on
+    # the host (an iterator, a numpy sampler, data-parallel devices).
+    traceable = batch_iter is None and mesh is None and is_jittable(batch_fn)
+    if steps_per_call is None:
+        steps_per_call = AUTO_STEPS_PER_CALL if traceable else 1
+    else:
+        steps_per_call = check_int(steps_per_call, "steps_per_call", minimum=1)
+        if steps_per_call > 1 and batch_iter is not None:
+            raise ValueError(
+                "`steps_per_call` > 1 draws the batches inside the compiled call; it needs a "
+                "sampler function sampler(step, key), not an iterator."
+            )
+        if steps_per_call > 1 and mesh is not None:
+            raise ValueError("`steps_per_call` > 1 is not supported with `devices`; use 1.")
+    in_loop = steps_per_call > 1 or traceable
+    # One program for every call length up to the automatic one: the same bits for any k.
+    capacity = max(steps_per_call, AUTO_STEPS_PER_CALL)
     eval_fn = None if evaluation is None else evaluation.fn
     eval_every = None if evaluation is None else evaluation.every
     select = "last" if evaluation is None else evaluation.select
@@ -432,6 +474,55 @@ def fit(
         )
         model, opt_state, train_state = constrain_replicated((model, opt_state, train_state), mesh)
         return model, opt_state, train_state, loss, metrics, ok
+
+    @eqx.filter_jit
+    def train_steps(model, opt_state, train_state, sampler, run_key, first, n, update_scale):
+        """Up to `capacity` steps from step `first` in one compiled `while_loop`.
+
+        The trip count `n` is a traced argument, so one program serves every call, whatever
+        its length: a run is the same bits for any `steps_per_call`. The loop stops after
+        a bad step (non-finite loss, parameters or state) with the state before it.
+        """
+        arrays, static = eqx.partition((model, opt_state, train_state), eqx.is_array)
+
+        def one(arrays, j):
+            current = eqx.combine(arrays, static)
+            batch_key, loss_key, step_index = _step_keys_traced(run_key, first + j)
+            batch = sampler(step_index, batch_key)
+            if ensemble is not None:
+                loss_key = jax.random.split(loss_key, ensemble)
+            *new, loss, metrics, ok = step_fn(*current, batch, loss_key, step_index, update_scale)
+            return eqx.filter(tuple(new), eqx.is_array), (loss, metrics, ok)
+
+        # Traced once (an objective may count its traces): the jaxpr gives the output shapes
+        # for the buffers and is the loop body.
+        flat, in_tree = jax.tree_util.tree_flatten((arrays, jnp.zeros((), jnp.int32)))
+        jaxpr, shapes = jax.make_jaxpr(
+            lambda *leaves: one(*jax.tree_util.tree_unflatten(in_tree, leaves)),
+            return_shape=True,
+        )(*flat)
+        out_tree = jax.tree_util.tree_structure(shapes)
+        one_flat = jax.extend.core.jaxpr_as_fun(jaxpr)
+        buffers = jax.tree_util.tree_map(
+            lambda x: jnp.zeros((capacity,) + x.shape, x.dtype), shapes[1]
+        )
+
+        def cond(carry):
+            j, _, alive, _ = carry
+            return (j < n) & alive
+
+        def body(carry):
+            j, arrays, _, buffers = carry
+            leaves = jax.tree_util.tree_leaves((arrays, j))
+            new_arrays, outputs = jax.tree_util.tree_unflatten(out_tree, one_flat(*leaves))
+            good = jnp.all(outputs[2])
+            arrays = jax.lax.cond(good, lambda: new_arrays, lambda: arrays)
+            buffers = jax.tree_util.tree_map(lambda b, v: b.at[j].set(v), buffers, outputs)
+            return j + 1, arrays, good, buffers
+
+        init = (jnp.zeros((), jnp.int32), arrays, jnp.asarray(True), buffers)
+        done, arrays, alive, buffers = jax.lax.while_loop(cond, body, init)
+        return eqx.combine(arrays, static), done, alive, buffers
 
     if opt_state is None:
         init = optimizer.init if ensemble is None else eqx.filter_vmap(optimizer.init)
@@ -558,6 +649,15 @@ def fit(
             )
             best_dirty = False
 
+    def _next_boundary(s):
+        """The first step after `s` at which an evaluation or a checkpoint may fall due."""
+        boundary = n_steps
+        if eval_fn is not None and eval_every is not None:
+            boundary = min(boundary, (s // eval_every + 1) * eval_every)
+        if ckpt_dir is not None and checkpoint_every is not None:
+            boundary = min(boundary, (s // checkpoint_every + 1) * checkpoint_every)
+        return boundary
+
     def eval_due(s):
         if eval_fn is None or last_eval == s:
             return False
@@ -579,32 +679,64 @@ def fit(
     i = start
     try:
         while i < n_steps:
-            batch_key, loss_key, step_index = _step_keys(key, i)
-            if batch_iter is None:
-                batch = batch_fn(i, batch_key)
+            window_start = i
+            if not in_loop:
+                batch_key, loss_key, step_index = _step_keys(key, i)
+                if batch_iter is None:
+                    batch = batch_fn(i, batch_key)
+                else:
+                    try:
+                        batch = next(batch_iter)
+                    except StopIteration:
+                        raise ValueError(
+                            f"`batches`: the iterator ran out at step {i}, before "
+                            f"n_steps={n_steps}."
+                        ) from None
+                batch = shard_batch(batch, mesh)
+                model, opt_state, train_state, loss, metrics, ok = train_step(
+                    model, opt_state, train_state, batch, loss_key, step_index, scale_array
+                )
+                pending.append(_Pending(i, loss, metrics, ok, (model, opt_state, train_state)))
+                i += 1
+                if not (i % check_every == 0 or i == n_steps or eval_due(i) or ckpt_due(i)):
+                    continue
+                # The host looks at the dispatched steps: record them, or find the first bad one.
+                window_start = pending[0].index
+                losses, metric_rows, oks = jax.device_get(
+                    ([p.loss for p in pending], [p.metrics for p in pending],
+                     [p.ok for p in pending])
+                )  # fmt: skip
+                bad = next((j for j, flag in enumerate(oks) if not np.all(flag)), None)
+                n_good = len(pending) if bad is None else bad
+                if n_good:
+                    last_good = pending[n_good - 1].state
+                failed_state = None if bad is None else pending[bad].state
+                pending = []
             else:
-                try:
-                    batch = next(batch_iter)
-                except StopIteration:
-                    raise ValueError(
-                        f"`batches`: the iterator ran out at step {i}, before n_steps={n_steps}."
-                    ) from None
-            batch = shard_batch(batch, mesh)
-            model, opt_state, train_state, loss, metrics, ok = train_step(
-                model, opt_state, train_state, batch, loss_key, step_index, scale_array
-            )
-            pending.append(_Pending(i, loss, metrics, ok, (model, opt_state, train_state)))
-            i += 1
-            if not (i % check_every == 0 or i == n_steps or eval_due(i) or ckpt_due(i)):
-                continue
-
-            # The host looks at the dispatched steps: record them, or find the first bad one.
-            losses, metric_rows, oks = jax.device_get(
-                ([p.loss for p in pending], [p.metrics for p in pending], [p.ok for p in pending])
-            )
-            window_start = pending[0].index
-            bad = next((j for j, flag in enumerate(oks) if not np.all(flag)), None)
-            n_good = len(pending) if bad is None else bad
+                # Several steps in one compiled call, ending at the next evaluation or
+                # checkpoint; the returned state is the last good one.
+                n = min(steps_per_call, _next_boundary(i) - i)
+                state, done, alive, buffers = train_steps(
+                    model, opt_state, train_state, batch_fn, key,
+                    jnp.asarray(i, dtype=jnp.int32), jnp.asarray(n, dtype=jnp.int32),
+                    scale_array,
+                )  # fmt: skip
+                (loss_rows, metric_cols, _), done, alive = jax.device_get((buffers, done, alive))
+                done = int(done)
+                losses = list(loss_rows[:done])
+                metric_rows = [{k: v[j] for k, v in metric_cols.items()} for j in range(done)]
+                bad = None if alive else done - 1
+                n_good = done if bad is None else bad
+                last_good = state
+                model, opt_state, train_state = state
+                failed_state = None
+                if bad is not None:  # the failing step again, as one step, to name the culprit
+                    batch_key, loss_key, step_index = _step_keys(key, i + bad)
+                    failed_state = train_step(
+                        *state, batch_fn(i + bad, batch_key), loss_key, step_index,
+                        scale_array,
+                    )[:3]  # fmt: skip
+                i += done
             for j in range(n_good):
                 for reserved in ("loss", "step"):
                     if reserved in metric_rows[j]:
@@ -612,28 +744,25 @@ def fit(
                             f"The objective returned a metric named {reserved!r}; that name is "
                             "reserved for the history, rename it."
                         )
-                history.append(pending[j].index, {"loss": losses[j], **metric_rows[j]})
-            if n_good:
-                last_good = pending[n_good - 1].state
+                history.append(window_start + j, {"loss": losses[j], **metric_rows[j]})
             if bad is not None:
-                failed = pending[bad]
-                quantity = describe_nonfinite(losses[bad], failed.state[0], failed.state[2])
+                failed_index = window_start + bad
+                quantity = describe_nonfinite(losses[bad], failed_state[0], failed_state[2])
                 if not rolls or len(rollbacks) >= max_rollbacks:
                     error = nonfinite_error(
-                        failed.index,
+                        failed_index,
                         quantity,
                         n_rollbacks=len(rollbacks),
                         last_good_model=last_good[0],
                         hint=objective.failure_hint,
                     )
                     raise objective.explain_failure(error)
-                rollbacks.append((failed.index, quantity))
+                rollbacks.append((failed_index, quantity))
                 model, opt_state, train_state = last_good
                 if rollback_lr_factor is not None:
                     update_scale *= float(rollback_lr_factor)
                     scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
-                i = failed.index + 1
-            pending = []
+                i = failed_index + 1
             bar.update(i - window_start)
             if n_good:
                 postfix = {"loss": f"{float(np.mean(losses[n_good - 1])):.4g}"}
@@ -678,4 +807,5 @@ def fit(
         rollbacks=tuple(rollbacks),
         wall_time=wall,
         steps_per_second=(i - start) / wall if wall > 0 else float("nan"),
+        steps_per_call=steps_per_call,
     )

@@ -117,12 +117,13 @@ def fit(
     n_videos, n_times = states.shape[:2]
     offsets = jnp.arange(length)
 
-    @jax.jit
-    def sampler(step, key):
+    def draw(step, key, states):
         video, start = sample_window_indices(
             key, n_videos, n_times, window=length, batch_size=batch_size
         )
         return states[video[:, None], start[:, None] + offsets[None, :]]
+
+    sampler = training.JitSampler(draw, data=states)
 
     rec_w = float(reconstruction_weight) if model.encoder is not None else 0.0
     objective = VideoPrediction(context=model.context, window=window, reconstruction_weight=rec_w)
