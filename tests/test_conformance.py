@@ -31,7 +31,7 @@ import optax
 import pytest
 
 import dynsys
-from dynsys import data, dsr, koopman, latent, nde, pde, rom
+from dynsys import data, dsr, koopman, latent, nde, pde, rom, training
 from dynsys import worldmodels as wm
 from dynsys.metrics import AbstractScores
 
@@ -78,10 +78,10 @@ def _dsr_case():
     settings = dsr.TrainingSettings(latent_dim=6, pwl_units=2, tau=10, sequence_length=40,
                                     batch_size=8, batches_per_epoch=10, n_epochs=40)  # fmt: skip
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         lr = optax.exponential_decay(5e-3, 400, 0.05)
         res = dsr.fit(model, train, key=key, settings=settings, n_steps=400,
-                      optimizer=optax.adam(lr), progress=False)  # fmt: skip
+                      optimizer=optimizer or optax.adam(lr), progress=False)  # fmt: skip
         return res.model, np.asarray(res.fit.history["loss"])
 
     return Case(
@@ -103,9 +103,9 @@ def _nde_case():
     windows = np.stack([x[i : i + 20] for i in range(0, 300, 10)])
     test = data.Trajectories.from_arrays(x[300:], dt=0.1)
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         res = nde.fit(model, train, ts=ts, key=key, steps=80, batch_size=8,
-                      optimizer=optax.adam(1e-2), progress=False)  # fmt: skip
+                      optimizer=optimizer or optax.adam(1e-2), progress=False)  # fmt: skip
         return res.model, np.asarray(res.history["loss"])
 
     return Case(
@@ -131,9 +131,10 @@ def _rom_case():
                              output_scale=float(fields.states.mean()), key=k1)  # fmt: skip
     dynamics = rom.LatentDynamics(3, 1, width=16, depth=2, param_bounds=(0.015, 0.03), key=k2)
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         res = rom.fit_phirom(model, train, solver, coords=x, params=mus, n_steps=60,
-                             batch_size=8, warmup_steps=20, optimizer=optax.adam(5e-3),
+                             batch_size=8, warmup_steps=20,
+                             optimizer=optimizer or optax.adam(5e-3),
                              key=key, progress=False)  # fmt: skip
         return res.model, np.asarray(res.history["loss"])
 
@@ -158,9 +159,9 @@ def _latent_case():
                                 hidden_dim=16, model_size=16, ff_size=32, dt=0.2,
                                 key=jax.random.key(0))  # fmt: skip
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         res = latent.fit(model, train, key=key, n_steps=60, batch_size=16,
-                         optimizer=optax.adam(1e-2), progress=False)  # fmt: skip
+                         optimizer=optimizer or optax.adam(1e-2), progress=False)  # fmt: skip
         return res.model, np.asarray(res.history["loss"])
 
     return Case(
@@ -188,9 +189,9 @@ def _worldmodels_case():
         frame_shape=(1, 8, 8),
     )
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         res = wm.fit(model, train, key=key, n_steps=25, batch_size=8,
-                     optimizer=optax.adam(1e-2), progress=False)  # fmt: skip
+                     optimizer=optimizer or optax.adam(1e-2), progress=False)  # fmt: skip
         return res.model, np.asarray(res.history["loss"])
 
     return Case(
@@ -209,9 +210,10 @@ def _worldmodels_case():
 def _koopman_case():
     x = _cycle(600, 0.1)
 
-    def fit(model, key, train):
+    def fit(model, key, train, optimizer=None):
         res = koopman.train_forecaster(model, train, n_steps=300, key=key, batch_size=32,
-                                       optimizer=optax.adam(1e-2), progress=False)  # fmt: skip
+                                       optimizer=optimizer or optax.adam(1e-2),
+                                       progress=False)  # fmt: skip
         return res.model, np.asarray(res.history["loss"])
 
     return Case(
@@ -294,3 +296,17 @@ def test_family_conforms(family, tmp_path):
     loaded = dynsys.load(dynsys.save(tmp_path / f"{family}.eqx", trained))
     assert type(loaded) is type(trained)
     assert _leaves_identical(trained, loaded), family
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("family", sorted(CASES))
+def test_family_stops_a_diverging_run(family):
+    # Adam at a learning rate of 1000: the run must stop with the step and the last good
+    # model (a NonFiniteError, or its subclasses DivergenceError and nde's SolverError),
+    # never return a model whose loss has run away.
+    case = CASES[family]()
+    with pytest.raises(training.NonFiniteError) as info:
+        case.fit(case.model, KEY, case.train, optimizer=optax.adam(1e3))
+    err = info.value
+    assert f"step {err.step}" in str(err), (family, str(err))
+    assert err.last_good_model is not None, family

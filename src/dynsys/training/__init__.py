@@ -30,6 +30,7 @@ from ._checkpoint import Checkpoint as Checkpoint
 from ._checkpoint import Checkpointing as Checkpointing
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._divergence import DivergenceError as DivergenceError
 from ._dtype import param_dtype as param_dtype
 from ._evaluation import Evaluation as Evaluation
 from ._fit import FitResult as FitResult
@@ -59,6 +60,7 @@ __all__ = [
     "FitResult",
     "fit",
     "NonFiniteError",
+    "DivergenceError",
     "exponential_decay_per_epoch",
     "make_step",
     "param_dtype",

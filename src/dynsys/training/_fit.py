@@ -9,6 +9,7 @@ and the progress bar are each one small object, the same for every family.
 
 from __future__ import annotations
 
+import bisect
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +31,7 @@ from ._checkpoint import (
     read_tree,
     write_checkpoint,
 )
+from ._divergence import DIVERGED, DivergenceMonitor, divergence_error
 from ._evaluation import Evaluation
 from ._history import Record
 from ._nonfinite import (
@@ -65,7 +67,9 @@ class FitResult(eqx.Module):
     - `steps`: number of steps done in total (including those before a resume).
     - `best_step`, `best_value`: step and value of the best evaluation (`select="best"`,
       arrays for per-member ensemble metrics), else None.
-    - `rollbacks`: tuple of `(step, quantity)` for each non-finite step that was rolled back.
+    - `rollbacks`: tuple of `(step, quantity)` for each non-finite or diverged step that was
+      rolled back (quantity `"loss (diverged)"` for a divergence, which restores the state
+      with the best running mean loss).
     - `wall_time`: seconds spent in this call's loop (compilation included).
     - `steps_per_second`: steps done in this call divided by `wall_time`.
     - `steps_per_call`: the steps run by one compiled call (see `fit`'s `steps_per_call`).
@@ -670,9 +674,22 @@ def fit(
             and (s == n_steps or (checkpoint_every is not None and s % checkpoint_every == 0))
         )
 
+    # The divergence guard watches the running mean of the loss; a resumed run replays its
+    # history into it (the state with the best loss is then the restored one).
+    monitor = None
+    if policy.divergence_factor is not None:
+        monitor = DivergenceMonitor(policy.divergence_factor, policy.divergence_window)
+        if len(history):
+            past = history.as_dict()
+            monitor.rebuild(past["step"], past["loss"], [s for s, q in rollbacks if q == DIVERGED])
+
     # -- the loop -----------------------------------------------------------------------------
     scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
     last_good = (model, opt_state, train_state)
+    # The state entering the current window of steps, and the one entering the window in
+    # which the running mean loss was best (restored by a divergence rollback).
+    entry_state = best_state = last_good
+    best_state_end = start
     pending: list[_Pending] = []
     bar = progress.bar(n_steps, start)
     t0 = time.perf_counter()
@@ -737,6 +754,14 @@ def fit(
                         scale_array,
                     )[:3]  # fmt: skip
                 i += done
+            diverged = None
+            if monitor is not None and n_good:
+                diverged, improved = monitor.update(window_start, np.stack(losses[:n_good]))
+                if diverged is not None:  # it comes before any non-finite step of the window
+                    n_good, bad = diverged + 1, None
+                elif np.any(improved):
+                    best_state = _where_members(improved, entry_state, best_state)
+                    best_state_end = window_start
             for j in range(n_good):
                 for reserved in ("loss", "step"):
                     if reserved in metric_rows[j]:
@@ -763,6 +788,28 @@ def fit(
                     update_scale *= float(rollback_lr_factor)
                     scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
                 i = failed_index + 1
+            if diverged is not None:
+                failed_index = window_start + diverged
+                if not rolls or len(rollbacks) >= max_rollbacks:
+                    error = divergence_error(
+                        failed_index,
+                        monitor,
+                        history.as_dict()["loss"],
+                        n_rollbacks=len(rollbacks),
+                        last_good_model=best_state[0],
+                        hint=objective.failure_hint,
+                    )
+                    raise objective.explain_failure(error)
+                rollbacks.append((failed_index, DIVERGED))
+                model, opt_state, train_state = last_good = best_state
+                # The steps after the restored state are undone: out of the history too.
+                history.truncate(bisect.bisect_left(history.steps, best_state_end))
+                monitor.restart_window()
+                if rollback_lr_factor is not None:
+                    update_scale *= float(rollback_lr_factor)
+                    scale_array = jnp.asarray(update_scale, dtype=jnp.float32)
+                i = failed_index + 1
+            entry_state = (model, opt_state, train_state)
             bar.update(i - window_start)
             if n_good:
                 postfix = {"loss": f"{float(np.mean(losses[n_good - 1])):.4g}"}

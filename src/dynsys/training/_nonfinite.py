@@ -109,14 +109,40 @@ def nonfinite_error(
     return NonFiniteError(message, step=step, quantity=quantity, last_good_model=last_good_model)
 
 
+def _check_divergence_fields(factor: Any, window: Any) -> None:
+    if factor is not None:
+        if isinstance(factor, bool) or not isinstance(factor, (int, float, np.floating)):
+            raise TypeError(f"`divergence_factor` must be a number > 1 or None, got {factor!r}.")
+        if not (np.isfinite(factor) and factor > 1):
+            raise ValueError(
+                f"`divergence_factor` must be a finite number > 1 or None, got {factor!r}."
+            )
+    check_int(window, "divergence_window", minimum=1)
+
+
 class RaiseOnNonfinite(eqx.Module):
-    """Non-finite policy of [`dynsys.training.fit`][]: stop at the first non-finite step with
+    """Failure policy of [`dynsys.training.fit`][]: stop at the first non-finite step with
     a [`NonFiniteError`][dynsys.training.NonFiniteError] naming the step, the quantity and
-    the remedies (the default; `on_nonfinite="raise"`)."""
+    the remedies (the default; `on_nonfinite="raise"`), and stop a diverging run with a
+    [`DivergenceError`][dynsys.training.DivergenceError].
+
+    **Fields:**
+
+    - `divergence_factor`: the run has diverged when the mean loss of the last
+      `divergence_window` steps exceeds its best value by this factor (for a negative best,
+      by this factor of its magnitude); None turns the check off. Default 1000.
+    - `divergence_window`: steps in the running mean, >= 1. Default 20.
+    """
+
+    divergence_factor: Any = eqx.field(static=True, default=1e3)  # float | None
+    divergence_window: int = eqx.field(static=True, default=20)
+
+    def __check_init__(self):
+        _check_divergence_fields(self.divergence_factor, self.divergence_window)
 
 
 class RollbackOnNonfinite(eqx.Module):
-    """Non-finite policy of [`dynsys.training.fit`][]: restore the state before the failing
+    """Failure policy of [`dynsys.training.fit`][]: restore the state before the failing
     step, skip its batch, scale the learning rate and continue (`on_nonfinite="rollback"`).
 
     **Fields:**
@@ -125,12 +151,18 @@ class RollbackOnNonfinite(eqx.Module):
     - `lr_factor`: factor in (0, 1] applied to every update after a rollback (it scales the
       optax updates, which equals scaling the learning rate for any optimizer); None keeps
       the rate.
+    - `divergence_factor`, `divergence_window`: as for `RaiseOnNonfinite`; a diverged run
+      is rolled back to the state with the best running mean loss and continues after the
+      step that was flagged.
     """
 
     max_rollbacks: int = eqx.field(static=True, default=3)
     lr_factor: float | None = eqx.field(static=True, default=0.5)
+    divergence_factor: Any = eqx.field(static=True, default=1e3)  # float | None
+    divergence_window: int = eqx.field(static=True, default=20)
 
     def __check_init__(self):
+        _check_divergence_fields(self.divergence_factor, self.divergence_window)
         check_int(self.max_rollbacks, "max_rollbacks", minimum=0)
         if self.lr_factor is not None and not 0.0 < float(self.lr_factor) <= 1.0:
             raise ValueError(f"`lr_factor` must lie in (0, 1] or be None, got {self.lr_factor!r}.")
