@@ -107,9 +107,9 @@ def test_fit_rolls_back_a_diverged_run_the_same_way_on_both_paths():
 
 
 def test_fit_divergence_check_can_be_turned_off_and_is_validated():
+    off = training.RaiseOnNonfinite(divergence_factor=None)
     result = training.fit(jnp.zeros(2), _loss, _problem(), n_steps=30, key=jax.random.key(1),
-                          optimizer=_TOO_FAST, progress=False,
-                          on_nonfinite=training.RaiseOnNonfinite(divergence_factor=None))  # fmt: skip
+                          optimizer=_TOO_FAST, progress=False, on_nonfinite=off)  # fmt: skip
     assert result.history["loss"][-1] > 1e6  # ran to the end, as asked
     with pytest.raises(ValueError, match="`divergence_factor`"):
         training.RaiseOnNonfinite(divergence_factor=1.0)

@@ -25,10 +25,12 @@ import optax
 from .._validation import check_int
 from ._checkpoint import (
     Checkpointing,
+    check_checkpoint_target,
     has_tree,
     history_arrays,
     read_meta,
     read_tree,
+    resolve_checkpoint,
     write_checkpoint,
 )
 from ._divergence import DIVERGED, DivergenceMonitor, divergence_error
@@ -436,6 +438,10 @@ def fit(
     ckpt_dir = None if checkpoint is None else checkpoint.directory
     checkpoint_every = None if checkpoint is None else checkpoint.every
     resume = checkpoint is not None and checkpoint.resume
+    if ckpt_dir is not None:  # a file or a foreign folder is refused before any training
+        if not resume:  # else `last` is resolved below, with an error of its own
+            check_checkpoint_target(ckpt_dir / "last", "checkpoint")
+        check_checkpoint_target(ckpt_dir / "best", "checkpoint")
 
     params = eqx.filter(model, filter_spec)
     param_leaves = jax.tree_util.tree_leaves(params)
@@ -540,8 +546,8 @@ def fit(
     update_scale = 1.0
     rollbacks: list[tuple[int, str]] = []
     best_model, best_value, best_step = None, None, None
-    if resume and (ckpt_dir / "last" / "meta.json").is_file():
-        last = ckpt_dir / "last"
+    # An interrupted save is completed or undone first; a damaged checkpoint is an error.
+    if resume and (last := resolve_checkpoint(ckpt_dir / "last", "checkpoint")) is not None:
         meta, arrays = read_meta(last)
         if "key" in arrays and not np.array_equal(arrays["key"], _key_data(key)):
             raise ValueError(
