@@ -134,7 +134,7 @@ def _cases(tmp):
         ("time-column", [f, "--time-column", "when"], "--time-column: no column named 'when'"),
         ("epochs", [f, "--epochs", "3"], "--epochs apply to the benchmark names only"),
         ("benchmark", ["lorenz63", "-P", "3"], "-P/--pwl-units apply to data files only"),
-        ("seeds", [f, "--seeds", "0"], "`n_seeds` must be >= 1"),
+        ("seeds", [f, "--seeds", "0"], "--seeds must be >= 1, got 0"),
     ]
 
 

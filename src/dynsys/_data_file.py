@@ -39,7 +39,9 @@ def read_data_file(
 
     **Arguments:**
 
-    - `path`: the file. `.npy`: one array `(time,)`, `(time, N)` or `(batch, time, N)`.
+    - `path`: the file; without a suffix its type is read from its first bytes (a .npy
+      or .npz array, else a text table). `.npy`: one array `(time,)`, `(time, N)` or
+      `(batch, time, N)`.
       `.npz`: one such array, or the one named by `array`. `.csv` (also `;`, tab or
       whitespace separated): a table of numbers, with an optional header row (a first row
       that does not parse as numbers); lines starting with `#` are skipped.
@@ -56,7 +58,7 @@ def read_data_file(
         raise InputError(f"no data file at {str(path)!r}.")
     if path.is_dir():
         raise InputError(f"{str(path)!r} is a folder, not a data file.")
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower() or _sniff_suffix(path)
     if suffix not in SUFFIXES:
         raise InputError(
             f"unknown data file type {path.suffix or '(no suffix)'!r} of {path.name!r}; "
@@ -74,6 +76,8 @@ def read_data_file(
     t_index = _time_index(time_column, header, n_cols, values.ndim)
     keep = [i for i in range(n_cols) if i != t_index]
     if columns is not None:
+        if not _split(columns):
+            raise InputError(f"--columns {columns!r} names no column.")
         keep = [_column_index(c, header, n_cols, "--columns") for c in _split(columns)]
         if t_index is not None and t_index in keep:
             raise InputError(f"--columns names the time column {names[t_index]!r}.")
@@ -116,6 +120,30 @@ def dt_from_times(times: np.ndarray, name: str) -> float:
             f"{steps.max():.6g}); resample the data to a fixed step, or pass --dt."
         )
     return dt
+
+
+def _sniff_suffix(path: pathlib.Path) -> str:
+    """The type of a file without a suffix, from its first bytes: `.npy`, `.npz` or `.csv`."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError as err:
+        raise InputError(f"{path.name!r} cannot be read: {err.strerror or err}.") from None
+    if head.startswith(b"\x93NUMPY"):
+        return ".npy"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return ".npz"
+    try:
+        head.decode("utf-8")
+        text = b"\x00" not in head
+    except UnicodeDecodeError as err:  # a cut multi-byte character at the end is still text
+        text = err.start >= len(head) - 3 and b"\x00" not in head
+    if not text:
+        raise InputError(
+            f"{path.name!r} has no suffix and is neither a .npy or .npz array nor a text "
+            f"table; give a {', '.join(SUFFIXES)} file."
+        )
+    return ".csv"
 
 
 def _split(text: str) -> list[str]:
@@ -161,14 +189,21 @@ def _read_numpy(path: pathlib.Path, suffix: str, array: str | None) -> np.ndarra
                 name = array
             elif len(names) == 1:
                 name = names[0]
+            elif not names:
+                raise InputError(f"{path.name!r} is an .npz archive that holds no arrays.")
             else:
                 raise InputError(
                     f"{path.name!r} holds {len(names)} arrays {names}; name one with --array."
                 )
             try:
                 values = archive[name]
-            except ValueError as err:
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
                 raise InputError(f"array {name!r} of {path.name!r}: {_line(err)}") from None
+            if not isinstance(values, np.ndarray):  # a zip member that is no .npy array
+                raise InputError(
+                    f"{path.name!r} is a zip archive but {name!r} in it is not a numpy array; "
+                    "give an .npz file written by numpy.savez."
+                )
     else:
         if array is not None:
             raise InputError("--array applies to .npz files only.")
@@ -199,6 +234,8 @@ def _read_csv(path: pathlib.Path):
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{path.name!r} is not a text (UTF-8) CSV file.") from None
+    except OSError as err:
+        raise InputError(f"{path.name!r} cannot be read: {err.strerror or err}.") from None
     lines = [
         (number, line)
         for number, line in enumerate(text.splitlines(), start=1)
@@ -214,7 +251,8 @@ def _read_csv(path: pathlib.Path):
         rows = list(csv.reader((line for _, line in lines), delimiter=delimiter))
     rows = [[cell.strip() for cell in row] for row in rows]
     header = None
-    if not all(_is_number(cell) for cell in rows[0]):
+    # A first row of complex numbers is data (refused below), not a header.
+    if not all(_is_number(cell) or _is_complex(cell) for cell in rows[0]):
         header = rows[0]
         lines, rows = lines[1:], rows[1:]
         if len(set(header)) != len(header):
@@ -247,15 +285,19 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def _is_complex(cell: str) -> bool:
+    """A cell such as `1+2j`, `(1-2j)` or `3i` (numpy.savetxt and MATLAB spellings)."""
+    try:
+        complex(cell.replace("i", "j"))
+    except ValueError:
+        return False
+    return any(ch.isdigit() for ch in cell)
+
+
 def _bad_cell(path: pathlib.Path, name: str, number: int, cell: str) -> str:
     if cell == "":
         return f"{path.name!r}: column {name!r} has an empty cell on line {number}."
-    try:
-        complex(cell.replace("i", "j"))
-        is_complex = any(ch.isdigit() for ch in cell)
-    except ValueError:
-        is_complex = False
-    if not is_complex:
+    if not _is_complex(cell):
         return f"{path.name!r}: column {name!r} is not numeric (line {number}: {cell!r})."
     return (
         f"{path.name!r}: column {name!r} holds complex numbers (line {number}: {cell!r}); "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 import warnings
@@ -11,6 +10,7 @@ from typing import Any
 import jax
 import numpy as np
 
+from ._cli import write_json
 from ._data_file import InputError, dt_from_times, read_data_file
 from .dsr import _reconstruct
 
@@ -40,20 +40,21 @@ def run_file_reconstruction(
 
     Reads the file ([`dynsys._data_file.read_data_file`][]: `.npy`, `.npz` or `.csv`
     with an optional header and time column), takes `dt` from the time column when it is
-    not given, checks everything (raising [`InputError`][dynsys._data_file.InputError], a
-    `ValueError` with a one-line message, before anything is trained), then runs
-    [`dynsys.dsr.reconstruct`][] and writes `out/reconstruction.eqx` (read it with
-    `dynsys.load`), a strict-JSON `out/metrics.json` (NaN as null) and the figures
+    not given, checks the data against the flags (raising
+    [`InputError`][dynsys._data_file.InputError], a `ValueError` with a one-line message,
+    before anything is trained), then runs [`dynsys.dsr.reconstruct`][] and writes
+    `out/reconstruction.eqx` (read it with `dynsys.load`), a strict-JSON
+    `out/metrics.json` (NaN as null, with a `<name>_reason` beside it) and the figures
     `attractor.png` and `power_spectra.png` (validation tail against the model's free run).
 
-    **Arguments:** the command-line flags; `small` trains 2 seeds for 100 steps (tests).
+    **Arguments:** the command-line flags, whose ranges `python -m dynsys` has checked
+    (the data-independent ones: `dynsys._cli`); `small` trains 2 seeds for 100 steps
+    (tests).
 
     **Returns:** the dict written to `metrics.json`.
     """
     t_start = time.perf_counter()
     data = read_data_file(path, array=array, time_column=time_column, columns=columns)
-    if dt is not None and not (np.isfinite(dt) and dt > 0):
-        raise InputError(f"--dt must be a finite number > 0, got {dt!r}.")
     if data.times is not None:
         dt_times = dt_from_times(data.times, data.time_column)
         if dt is None:
@@ -67,12 +68,6 @@ def run_file_reconstruction(
         raise InputError(
             "no --dt given and no time column found (a header column named t, time or "
             "timestamp, or --time-column NAME_OR_INDEX); pass --dt, the time between samples."
-        )
-    if budget_minutes is not None and not (np.isfinite(budget_minutes) and budget_minutes > 0):
-        raise InputError(f"--budget-minutes must be a finite number > 0, got {budget_minutes!r}.")
-    if pwl_units is not None and latent_dim is not None and pwl_units > latent_dim:
-        raise InputError(
-            f"-P/--pwl-units {pwl_units} exceeds -M/--latent-dim {latent_dim} (P <= M)."
         )
     overrides: dict[str, Any] = {}
     if pwl_units is not None:
@@ -109,7 +104,9 @@ def run_file_reconstruction(
         "time_column": data.time_column,
         **rec.to_dict(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False))
+    # the record before `to_dict` made it JSON-safe: its NaNs give the nulls' reasons
+    raw = {"source": str(path), "time_column": data.time_column, **rec.info}
+    write_json(out / "metrics.json", metrics, raw)
     _figures(rec, data.states, out)
     print(f"outputs in {out}/: reconstruction.eqx, metrics.json, attractor.png, power_spectra.png")
     return metrics

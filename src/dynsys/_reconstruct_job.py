@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 import time
 from typing import Any
@@ -12,6 +11,12 @@ import jax
 import numpy as np
 
 from . import data, dsr
+from ._cli import write_json
+from ._data_file import InputError
+
+MODELS = ("alrnn", "shplrnn")
+SMALL_STEPS = 3000  # the benchmark length of a --small run
+PE_STEPS = 20  # the horizon of PE(n) in `dsr.evaluate`
 
 
 def load_dataset(source: str, *, n_steps: int, seed: int):
@@ -55,8 +60,17 @@ def run_reconstruction(
       set never chooses the model).
     - `small`: tiny sizes, for tests.
 
-    **Returns:** the metrics dict written to `out/metrics.json`.
+    Arguments out of range, and a benchmark too short for the training windows, raise
+    [`InputError`][dynsys._data_file.InputError] (a `ValueError` naming the command-line
+    flag) before anything is made.
+
+    **Returns:** the metrics dict written to `out/metrics.json` (there as strict JSON: a
+    NaN score is null, with `<name>_reason` beside it).
     """
+    s, n_steps = _checked_settings(
+        source, model=model, epochs=epochs, n_steps=n_steps, seed=seed, n_seeds=n_seeds,
+        small=small,
+    )  # fmt: skip
     import matplotlib
 
     matplotlib.use("Agg")
@@ -64,29 +78,19 @@ def run_reconstruction(
 
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if small:
-        n_steps = min(n_steps, 3000)
-    bench, preset = load_dataset(source, n_steps=n_steps, seed=seed)
-    s = dsr.settings(preset if preset in ("lorenz63", "rossler") else "lorenz63", model)
-    if epochs is not None:
-        s = s.replace(n_epochs=epochs)
-    if small:
-        s = s.replace(n_epochs=2, batches_per_epoch=10, sequence_length=50)
+    bench, _ = load_dataset(source, n_steps=n_steps, seed=seed)
     n_obs = bench.train.dim
-    if not isinstance(n_seeds, int) or n_seeds < 1:
-        raise ValueError(f"`n_seeds` must be an int >= 1, got {n_seeds!r}.")
     key_model, key_fit = jax.random.split(jax.random.key(seed))
     latent_dim = max(s.latent_dim, n_obs)
     if model == "alrnn":
 
         def make(key):
             return dsr.ALRNN(latent_dim, s.pwl_units, n_obs, key=key)
-    elif model == "shplrnn":
+    else:
 
         def make(key):
             return dsr.ShallowPLRNN(latent_dim, s.hidden_dim, n_obs, key=key, clipped=True)
-    else:
-        raise ValueError(f"`model` must be 'alrnn' or 'shplrnn', got {model!r}.")
+
     net = make(key_model) if n_seeds == 1 else dsr.make_ensemble(make, key_model, n_seeds)
     one = net if n_seeds == 1 else dsr.ensemble_member(net, 0)
     print(
@@ -108,7 +112,9 @@ def run_reconstruction(
     train_scores = np.atleast_1d(np.asarray(_train_scores(result.fit), dtype=float))
     chosen = int(np.nanargmin(train_scores)) if np.isfinite(train_scores).any() else 0
     trained = result.model if n_seeds == 1 else dsr.ensemble_member(result.model, chosen)
-    ev = dsr.evaluate(trained, bench.test, lyapunov_steps=2000 if small else 20_000)
+    ev = dsr.evaluate(
+        trained, bench.test, pe_steps=PE_STEPS, lyapunov_steps=2000 if small else 20_000
+    )
     eqx.tree_serialise_leaves(out / "model.eqx", trained)
 
     x = np.asarray(bench.test.states[0])
@@ -153,7 +159,7 @@ def run_reconstruction(
     fig = dsr.plot_power_spectra(x, gen)
     fig.savefig(out / "power_spectra.png", dpi=120)
     plt.close(fig)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out / "metrics.json", metrics)
 
     if n_seeds > 1:
         scores = ", ".join(f"{v:.3f}" for v in train_scores)
@@ -163,6 +169,44 @@ def run_reconstruction(
         print(f"subregion visits (code: count): {metrics['subregion_visits']}")
     print(f"training time {train_time:.1f} s; outputs in {out}/")
     return metrics
+
+
+def _checked_settings(
+    source: str, *, model: str, epochs: Any, n_steps: Any, seed: Any, n_seeds: Any, small: bool
+) -> tuple[dsr.TrainingSettings, int]:
+    """The training settings and benchmark length of a run, or `InputError` (nothing made yet).
+
+    The messages name the command-line flags: this job runs behind `python -m dynsys`.
+    """
+    names = data.benchmark_names()
+    if source not in names:
+        raise InputError(f"{source!r} is not a benchmark name; the names are {names}.")
+    if model not in MODELS:
+        raise InputError(f"--model must be one of {MODELS}, got {model!r}.")
+    for value, flag, least in (
+        (epochs, "--epochs", 1), (n_steps, "--n-steps", None), (seed, "--seed", 0),
+        (n_seeds, "--seeds", 1),
+    ):  # fmt: skip
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InputError(f"{flag} must be an integer, got {value!r}.")
+        if least is not None and value < least:
+            raise InputError(f"{flag} must be >= {least}, got {value}.")
+    s = dsr.settings(source if source in ("lorenz63", "rossler") else "lorenz63", model)
+    if epochs is not None:
+        s = s.replace(n_epochs=epochs)
+    if small:
+        s = s.replace(n_epochs=2, batches_per_epoch=10, sequence_length=50)
+        n_steps = min(n_steps, SMALL_STEPS)
+    least = max(s.sequence_length + 1, PE_STEPS + 1)
+    if n_steps < least:
+        raise InputError(
+            f"--n-steps {n_steps} is too short: training windows of sequence_length + 1 = "
+            f"{s.sequence_length + 1} samples and PE({PE_STEPS}) on the test trajectory need "
+            f"at least {least} samples."
+        )
+    return s, n_steps
 
 
 def _train_scores(fit_result) -> Any:

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import pathlib
 
 import jax
 
 from . import data, metrics, systems
+from ._cli import write_json
 from .plot import plot_attractors
 
 
 def run_systems(out: str | pathlib.Path = "outputs/systems", *, small: bool = False) -> dict:
     """Simulate Lorenz-63 and Rössler, print metric floors and Lyapunov spectra, save a figure.
 
-    **Returns:** the results dict written to `out/systems.json`.
+    **Returns:** the results dict written to `out/systems.json` (strict JSON: a NaN is null,
+    with `<name>_reason` beside it).
     """
     import matplotlib
 
@@ -51,6 +52,6 @@ def run_systems(out: str | pathlib.Path = "outputs/systems", *, small: bool = Fa
     fig = plot_attractors(trajs, title="Lorenz-63 and Rössler (z-scored)")
     fig.savefig(out / "attractors.png", dpi=120)
     plt.close(fig)
-    (out / "systems.json").write_text(json.dumps(results, indent=2))
+    write_json(out / "systems.json", results)
     print(f"outputs in {out}/")
     return results

@@ -9,8 +9,15 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_array, check_finite, check_int, check_nonempty, is_traced
-from ._trajectories import Trajectories
+from .._validation import (
+    as_array,
+    check_finite,
+    check_int,
+    check_ndim,
+    check_nonempty,
+    is_traced,
+)
+from ._trajectories import Trajectories, _check_standardization
 
 _METADATA_KEY = "standardization"
 
@@ -32,7 +39,8 @@ class Standardization(eqx.Module):
 
     **Arguments:**
 
-    - `mean`, `std`: shape `(channels,)`.
+    - `mean`, `std`: shape `(channels,)`, finite, `std > 0` (checked at construction: a
+      `ValueError` names the argument).
     - `n_space`: number of trailing spatial axes after the channel axis (0 for ODE data).
 
     ```python
@@ -43,15 +51,25 @@ class Standardization(eqx.Module):
     """
 
     # `_channels`: equal lengths are checked by `__check_init__`, with its own message.
-    mean: Float[Array, " _channels"]
-    std: Float[Array, " _channels"]
+    mean: Float[Array, " _channels"] = eqx.field(converter=lambda x: as_array(x, "mean"))
+    std: Float[Array, " _channels"] = eqx.field(converter=lambda x: as_array(x, "std"))
     n_space: int = eqx.field(static=True, default=0)
 
     def __check_init__(self):
-        if self.mean.ndim != 1 or self.mean.shape != self.std.shape:
+        check_ndim(self.mean, "mean", 1, "1-D (channels,)")
+        if self.std.shape != self.mean.shape:
             raise ValueError(
-                "`mean` and `std` must be 1-D of equal length (channels,), got shapes "
-                f"{tuple(self.mean.shape)} and {tuple(self.std.shape)}."
+                f"`std` must have the shape of `mean` {tuple(self.mean.shape)} (one per "
+                f"channel), got {tuple(self.std.shape)}."
+            )
+        check_int(self.n_space, "n_space", minimum=0)
+        check_finite(self.mean, "mean")
+        check_finite(self.std, "std")
+        if not is_traced(self.std) and not bool(np.all(np.asarray(self.std) > 0)):
+            bad = np.flatnonzero(~(np.asarray(self.std) > 0)).tolist()
+            raise ValueError(
+                f"`std` must be > 0 in every channel (it divides the data), got "
+                f"{np.asarray(self.std).tolist()} (channel(s) {bad})."
             )
 
     @classmethod
@@ -93,11 +111,12 @@ class Standardization(eqx.Module):
         stats = traj.metadata.get(_METADATA_KEY)
         if stats is None:
             raise ValueError("`traj` carries no standardisation statistics in its metadata.")
+        _check_standardization(stats, traj.states, f"`traj` metadata field `{_METADATA_KEY}`")
         dtype = traj.dtype
         return cls(
             mean=jnp.asarray(np.asarray(stats["mean"], dtype=dtype)),
             std=jnp.asarray(np.asarray(stats["std"], dtype=dtype)),
-            n_space=int(stats["n_space"]),
+            n_space=int(stats.get("n_space", 0)),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import json
 import math
 import os
 import pathlib
+import zipfile
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,8 @@ from .._validation import (
 )
 
 _FORMAT_VERSION = 1
+_DT_RTOL = 1e-4  # relative: metadata `dt` against the spacing of `times`
+_STANDARDIZATION = "standardization"  # the metadata key of `Standardization.apply`
 
 
 class Trajectories(eqx.Module):
@@ -177,7 +180,7 @@ class Trajectories(eqx.Module):
             check_finite(times, "times")
             check_increasing(times, "times")
             inferred = _infer_dt(times)
-            agrees = inferred is not None and math.isclose(inferred, dt or 0.0, rel_tol=1e-4)
+            agrees = inferred is not None and math.isclose(inferred, dt or 0.0, rel_tol=_DT_RTOL)
             if dt is not None and not agrees:
                 raise ValueError(
                     f"`dt`={dt!r} does not match the spacing of `times` "
@@ -495,11 +498,15 @@ class Trajectories(eqx.Module):
     def save(self, path: str | os.PathLike) -> pathlib.Path:
         """Write to a `.npz` file (suffix added if missing); metadata as JSON text, no pickle.
 
-        **Returns:** the path written.
+        The file holds the arrays, the metadata and a format version. Metadata that
+        disagree with the arrays (a `dt` that is not the spacing of `times`, standardisation
+        statistics of another shape) are refused here, as [`Trajectories.load`][] would
+        refuse the file.
+
+        **Returns:** the path written (`path`, with `.npz` appended unless it ends so).
         """
-        path = pathlib.Path(path)
-        if path.suffix != ".npz":
-            path = path.with_name(path.name + ".npz")
+        path = _npz_path(path)
+        _check_metadata(self.times, self.states, self.metadata, "`metadata`")
         arrays = {
             "dynsys_format": np.asarray(_FORMAT_VERSION),
             "times": np.asarray(self.times),
@@ -516,29 +523,147 @@ class Trajectories(eqx.Module):
     def load(cls, path: str | os.PathLike) -> Trajectories:
         """Read a file written by [`Trajectories.save`][] (dtypes and metadata preserved).
 
-        float64 files load as float32 when JAX runs in 32-bit mode.
+        `path` may be given with or without its `.npz` suffix, as to `save`. The file is
+        checked: its format version must be one this dynsys knows, the arrays must have
+        consistent shapes and finite values, and the metadata must agree with them (`dt`
+        finite, > 0 and equal to the spacing of `times` within a relative 1e-4;
+        standardisation statistics finite, `std` > 0, one per channel). Anything else
+        raises a `ValueError` naming the file and the field. float64 files load as
+        float32 when JAX runs in 32-bit mode.
         """
-        path = pathlib.Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"`path` {str(path)!r} does not exist.")
-        with np.load(path, allow_pickle=False) as data:
+        candidates = [pathlib.Path(path)]
+        if candidates[0].suffix != ".npz":
+            candidates.insert(0, _npz_path(path))
+        found = next((p for p in candidates if p.is_file()), None)
+        if found is None:
+            tried = " or ".join(repr(str(p)) for p in candidates)
+            raise FileNotFoundError(f"`path`: no Trajectories file at {tried}.")
+        where = f"`path` {str(found)!r}"
+        try:
+            archive = np.load(found, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{where} is not a dynsys Trajectories file: {err}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where} is not a dynsys Trajectories file (not an .npz archive).")
+        with archive as data:
             missing = {"dynsys_format", "times", "states", "metadata"} - set(data.files)
             if missing:
                 raise ValueError(
-                    f"`path` {str(path)!r} is not a dynsys Trajectories file "
-                    f"(missing {sorted(missing)})."
+                    f"{where} is not a dynsys Trajectories file (missing {sorted(missing)})."
                 )
-            version = int(data["dynsys_format"])
-            if version > _FORMAT_VERSION:
-                raise ValueError(
-                    f"`path` {str(path)!r} has format version {version}; this dynsys reads "
-                    f"up to {_FORMAT_VERSION}."
-                )
-            times = jnp.asarray(data["times"])
-            states = jnp.asarray(data["states"])
-            inputs = jnp.asarray(data["inputs"]) if "inputs" in data.files else None
-            metadata = json.loads(str(data["metadata"]))
-        return cls(times, states, inputs, metadata)
+            fields = {name: _read_field(data, name, where) for name in data.files}
+        _check_format_version(fields["dynsys_format"], where)
+        meta_text = fields["metadata"]
+        if meta_text.ndim != 0 or meta_text.dtype.kind != "U":
+            raise ValueError(f"{where}: field `metadata` must be JSON text, got {meta_text!r}.")
+        try:
+            metadata = json.loads(str(meta_text))
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: field `metadata` is not valid JSON ({err}).") from None
+        if not isinstance(metadata, dict):
+            raise ValueError(
+                f"{where}: field `metadata` must be a JSON object, got {type(metadata).__name__}."
+            )
+        try:
+            traj = cls(
+                jnp.asarray(fields["times"]),
+                jnp.asarray(fields["states"]),
+                jnp.asarray(fields["inputs"]) if "inputs" in fields else None,
+                metadata,
+            )
+            _check_metadata(traj.times, traj.states, metadata, "`metadata`")
+        except (ValueError, TypeError) as err:
+            raise ValueError(f"{where}: {err}") from None
+        return traj
+
+
+def _check_metadata(times: Any, states: Any, metadata: Mapping[str, Any], name: str) -> None:
+    """Raise a `ValueError` naming `name` and the field if `metadata` disagrees with the arrays.
+
+    Checks `dt` (None, or a finite number > 0 equal to the spacing of `times` within a
+    relative 1e-4) and the `"standardization"` statistics (finite `mean` and `std`, one per
+    channel, `std` > 0, `n_space` the number of spatial axes of `states`).
+    """
+    dt = metadata.get("dt")
+    if dt is not None:
+        if isinstance(dt, bool) or not isinstance(dt, int | float):
+            raise ValueError(f"{name} field `dt` must be a number or null, got {dt!r}.")
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"{name} field `dt` must be finite and > 0, got {dt!r}.")
+        spacing = _infer_dt(times)
+        if times.shape[0] > 1 and spacing is None:
+            raise ValueError(
+                f"{name} field `dt`={dt!r} but `times` are not evenly spaced (dt must be null)."
+            )
+        if spacing is not None and not math.isclose(spacing, dt, rel_tol=_DT_RTOL):
+            raise ValueError(
+                f"{name} field `dt`={dt!r} does not match the spacing of `times` ({spacing!r})."
+            )
+    if _STANDARDIZATION in metadata:
+        _check_standardization(
+            metadata[_STANDARDIZATION], states, f"{name} field `{_STANDARDIZATION}`"
+        )
+
+
+def _check_standardization(stats: Any, states: Any, field: str) -> None:
+    """Raise a `ValueError` naming `field` unless `stats` fit `states` (see `_check_metadata`)."""
+    if not isinstance(stats, Mapping) or not {"mean", "std"} <= set(stats):
+        raise ValueError(f"{field} must be an object with `mean` and `std`, got {stats!r}.")
+    n_space = stats.get("n_space", 0)
+    if isinstance(n_space, bool) or not isinstance(n_space, int) or n_space != states.ndim - 3:
+        raise ValueError(
+            f"{field}: `n_space` must be {states.ndim - 3} (the spatial axes of `states`, "
+            f"state shape {tuple(states.shape[2:])}), got {n_space!r}."
+        )
+    n_channels = states.shape[2]
+    for key in ("mean", "std"):
+        value = stats[key]
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.shape != (n_channels,):
+            raise ValueError(
+                f"{field}: `{key}` must be a list of {n_channels} numbers (one per channel), "
+                f"got {value!r}."
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{field}: `{key}` must be finite, got {value!r}.")
+        if key == "std" and not np.all(arr > 0):
+            raise ValueError(f"{field}: `std` must be > 0 in every channel, got {value!r}.")
+
+
+def _npz_path(path: str | os.PathLike) -> pathlib.Path:
+    """`path` with `.npz` appended unless it already ends so (the file `save` writes)."""
+    path = pathlib.Path(path)
+    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+
+
+def _read_field(data: Any, name: str, where: str) -> np.ndarray:
+    """The array `name` of an open `.npz` archive, or a `ValueError` naming file and field."""
+    try:
+        return data[name]
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{where}: field `{name}` cannot be read ({err}).") from None
+
+
+def _check_format_version(value: np.ndarray, where: str) -> None:
+    """Raise a `ValueError` unless `value` is a format version this dynsys reads."""
+    if value.ndim != 0 or value.dtype.kind not in "iu":
+        raise ValueError(
+            f"{where}: field `dynsys_format` must be an integer version, got {value!r}."
+        )
+    version = int(value)
+    if version > _FORMAT_VERSION:
+        raise ValueError(
+            f"{where} has format version {version}, newer than this dynsys reads (up to "
+            f"{_FORMAT_VERSION}); upgrade dynsys to read it."
+        )
+    if version < 1:
+        raise ValueError(
+            f"{where}: field `dynsys_format` holds {version}, not a known format version "
+            f"(1 to {_FORMAT_VERSION})."
+        )
 
 
 def _infer_dt(times: Any) -> float | None:
