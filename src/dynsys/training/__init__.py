@@ -23,13 +23,16 @@ same for every family:
 [`make_step`][dynsys.training.make_step] is the pure step (jit it, vmap it over an
 ensemble); [`exponential_decay_per_epoch`][dynsys.training.exponential_decay_per_epoch] is
 the learning-rate schedule of the reconstruction family;
-[`param_dtype`][dynsys.training.param_dtype] the dtype a model trains in.
+[`param_dtype`][dynsys.training.param_dtype] the dtype a model trains in;
+[`local_batch`][dynsys.training.local_batch] a process's rows of a global batch in a
+multi-process run (`jax.distributed`).
 """
 
 from ._checkpoint import Checkpoint as Checkpoint
 from ._checkpoint import Checkpointing as Checkpointing
 from ._checkpoint import load_checkpoint as load_checkpoint
 from ._checkpoint import save_checkpoint as save_checkpoint
+from ._distributed import local_batch as local_batch
 from ._divergence import DivergenceError as DivergenceError
 from ._dtype import param_dtype as param_dtype
 from ._evaluation import Evaluation as Evaluation
@@ -64,4 +67,5 @@ __all__ = [
     "exponential_decay_per_epoch",
     "make_step",
     "param_dtype",
+    "local_batch",
 ]

@@ -33,6 +33,7 @@ from ._checkpoint import (
     resolve_checkpoint,
     write_checkpoint,
 )
+from ._distributed import check_multiprocess, is_primary, primary_progress
 from ._divergence import DIVERGED, DivergenceMonitor, divergence_error
 from ._evaluation import Evaluation
 from ._history import Record
@@ -321,6 +322,12 @@ def fit(
     - `devices`: None (default device), `"all"` (every visible device) or a list of devices:
       data-parallel training on a 1-D mesh, the leading batch axis split over the devices
       (its length must be divisible by their number), model and states replicated.
+      Several processes (multi-host): call `jax.distributed.initialize()` in each process
+      (one per host or GPU; a SLURM job detects its settings), then `fit(...,
+      devices="all")` in each with the same arguments; every sampler returns its own rows
+      of the global batch ([`local_batch`][dynsys.training.local_batch]), every process
+      gets the same result, only process 0 shows progress and writes checkpoints, and
+      `resume` is refused (see the guide "Distributed training").
     - `ensemble`: number E of ensemble members trained at once with `jax.vmap` (None: a
       single model). Losses and metrics get a trailing member axis in the history; one
       non-finite member stops (or rolls back) the whole ensemble.
@@ -412,6 +419,8 @@ def fit(
     if ensemble is not None:
         ensemble = check_int(ensemble, "ensemble", minimum=1)
     mesh = make_mesh(devices)
+    check_multiprocess(mesh, checkpoint)
+    progress = primary_progress(progress, mesh)
     # Steps in compiled calls (a `while_loop` over steps that draws the batches) for a
     # sampler that is a pure JAX function; else one jitted step per call, the sampler on
     # the host (an iterator, a numpy sampler, data-parallel devices).
@@ -627,6 +636,8 @@ def fit(
 
     def save(step_count):
         nonlocal best_dirty
+        if not is_primary(mesh):  # process 0 writes for every process of a run
+            return
         arrays = history_arrays(history.as_dict(), evals.as_dict())
         trees = {"model": model, "opt_state": opt_state, "train_state": train_state}
         info = {
