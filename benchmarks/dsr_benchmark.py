@@ -77,7 +77,7 @@ def run(name, model, n_seeds, epochs, noise_std, n_steps, out, hidden_dim=None, 
     t0 = time.perf_counter()
     result = dsr.fit(
         ens, bench.train, key=jax.random.key(1), settings=s, ensemble=n_seeds,
-        select=select, n_eval_steps=20_000,
+        select=select,
     )  # fmt: skip
     train_time = time.perf_counter() - t0
     rows = []

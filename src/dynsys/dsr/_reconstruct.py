@@ -562,7 +562,7 @@ def run(plan: _Plan, *, t_start: float, verbose: bool, progress: bool) -> Recons
     selection = {}
     if plan.model == "alrnn":
         selection = dict(select="best", eval_every=max(bpe, n_steps // 20),
-                         n_eval_steps=min(20_000, plan.train.n_times))  # fmt: skip
+                         n_eval_steps=plan.train.n_times)  # fmt: skip
     result = fit(
         ensemble, plan.train, key=key_fit, settings=s, n_steps=n_steps,
         ensemble=plan.n_seeds, progress=progress,
