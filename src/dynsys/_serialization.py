@@ -152,7 +152,7 @@ def describe(obj: Any) -> dict:
     name = _NAME_OF.get(type(obj))
     if name is None:
         raise TypeError(
-            f"An object of type {type(obj).__module__}.{type(obj).__qualname__} cannot be saved: "
+            f"`obj` of type {type(obj).__module__}.{type(obj).__qualname__} cannot be saved: "
             "its class is not registered with register_loadable. Registered: "
             f"{sorted(_BY_NAME)}."
         )

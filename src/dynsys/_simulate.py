@@ -9,6 +9,7 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
 from ._validation import (
@@ -20,6 +21,7 @@ from ._validation import (
     check_ndim,
     check_nonempty,
     check_positive,
+    is_traced,
 )
 from .systems import AbstractMap, AbstractSystem
 
@@ -61,6 +63,11 @@ def simulate(
 
     **Returns:** states of shape `(time, dim)` or `(batch, time, dim)`.
 
+    Raises `RuntimeError` (naming the likely cause) when the ODE solver fails, e.g. an orbit
+    that diverges or too small a `max_steps` (inside `jax.jit` diffrax's own error is
+    raised instead); a map whose orbit becomes NaN or infinite is returned with a
+    `RuntimeWarning` (not checked inside `jax.jit`).
+
     ```python
     import jax.numpy as jnp, dynsys
     ys = dynsys.simulate(dynsys.systems.Lorenz63(), None, jnp.arange(0, 10, 0.01))
@@ -98,10 +105,39 @@ def simulate(
         solver = diffrax.Dopri8() if solver is None else solver
         if not isinstance(solver, diffrax.AbstractSolver):
             raise TypeError(f"`solver` must be a diffrax solver, got {type(solver).__name__}.")
+        if not isinstance(solver, diffrax.AbstractAdaptiveSolver):
+            raise TypeError(
+                f"`solver` must estimate its error for the adaptive step-size controller "
+                f"(e.g. diffrax.Tsit5(), Dopri8(), or diffrax.HalfSolver({type(solver).__name__}"
+                "())), got a fixed-step solver."
+            )
         run = lambda y: _solve_flow(system, y, ts, solver, rtol, atol, max_steps)  # noqa: E731
-    if y0.ndim == 2:
-        return jax.vmap(run)(y0)
-    return run(y0)
+    try:
+        ys = jax.vmap(run)(y0) if y0.ndim == 2 else run(y0)
+    except eqx.EquinoxRuntimeError as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise RuntimeError(
+            f"simulate: the ODE solver failed ({reason}). The orbit from `y0` may diverge "
+            "(check the initial state and the system's parameters), or the problem needs a "
+            "larger `max_steps` or looser `rtol`/`atol`."
+        ) from err
+    if isinstance(system, AbstractMap) and not is_traced(ys):
+        _warn_if_diverged(ys)
+    return ys
+
+
+def _warn_if_diverged(ys) -> None:
+    """Warn when an iterated map left the floating-point range (the orbit diverged)."""
+    if bool(jnp.all(jnp.isfinite(ys))):
+        return
+    bad = ~np.isfinite(np.asarray(ys)).all(axis=-1)  # (*batch, time)
+    step = int(np.argmax(bad.reshape(-1, bad.shape[-1]).any(axis=0)))
+    warnings.warn(
+        f"simulate: the map's orbit is NaN or infinite from step {step} on: it diverges from "
+        "`y0` (or leaves the map's domain); the states after that are not meaningful.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 @eqx.filter_jit

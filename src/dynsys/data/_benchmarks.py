@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from typing import Any, NamedTuple
 
 import equinox as eqx
@@ -259,11 +260,18 @@ def _random_y0(system, key, y0_scale) -> np.ndarray:
 def _integrate(system, y0: np.ndarray, n_steps: int, transient: int, dt: float):
     """States (batch, n_steps, dim) in float64 after `transient` samples, and their times."""
     times = dt * np.arange(transient + n_steps, dtype=np.float64)
-    if y0.shape[0] == 1:
-        ys = np.asarray(simulate(system, jnp.asarray(y0[0]), jnp.asarray(times)))[None]
-    else:
-        ys = np.asarray(simulate(system, jnp.asarray(y0), jnp.asarray(times)))
-    ys = ys.astype(np.float64)
+    start = jnp.asarray(y0[0]) if y0.shape[0] == 1 else jnp.asarray(y0)
+    try:
+        with warnings.catch_warnings():
+            # a diverging map warns in simulate; it is reported as an error below
+            warnings.filterwarnings("ignore", "simulate: the map's orbit", RuntimeWarning)
+            ys = np.asarray(simulate(system, start, jnp.asarray(times)))
+    except RuntimeError as err:
+        raise RuntimeError(
+            f"Simulating {system.name!r} over {times[-1]:.3g} time units (`transient` + "
+            f"`n_steps` samples of `dt`={dt:g}) failed: {err}"
+        ) from err
+    ys = (ys[None] if y0.shape[0] == 1 else ys).astype(np.float64)
     ys, times = ys[:, transient:], times[transient:]
     if not np.all(np.isfinite(ys)):
         raise ValueError(

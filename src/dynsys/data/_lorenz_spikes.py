@@ -10,6 +10,9 @@ from .._validation import check_int, check_positive
 from ..systems import get as get_system
 from ._spike_splits import SpikeData, spike_data
 
+_MAX_LORENZ_TIME = 1e4  # Lorenz time units one simulation may span
+_MAX_COUNT = 1e7  # expected spikes per bin: Poisson counts must stay far inside int32
+
 
 def lorenz_spikes(
     *,
@@ -79,11 +82,24 @@ def lorenz_spikes(
         raise ValueError(f"`n_heldout` must be < n_neurons={n_neurons}, got {n_heldout}.")
     if n_conditions * n_trials < 2:
         raise ValueError("`n_conditions · n_trials` must be >= 2 to split train and eval.")
-    for name, value in (("bin_size", bin_size), ("time_scale", time_scale)):
-        check_positive(value, name)
-    check_positive(base_rate, "base_rate")
-    check_positive(transient, "transient", allow_zero=True)
+    bin_size = check_positive(bin_size, "bin_size")
+    time_scale = check_positive(time_scale, "time_scale")
+    base_rate = check_positive(base_rate, "base_rate")
+    transient = check_positive(transient, "transient", allow_zero=True)
     seed = check_int(seed, "seed", minimum=0)
+    span = transient + n_bins * bin_size * time_scale
+    if span > _MAX_LORENZ_TIME:
+        raise ValueError(
+            f"`transient` + `n_bins`·`bin_size`·`time_scale` = {span:.3g} Lorenz time units, "
+            f"more than {_MAX_LORENZ_TIME:g} (about a million solver steps); shorten them."
+        )
+    # The largest rate is base_rate·e^{max Σ|w|} (|x| <= 1, |w| <= 2 per coordinate).
+    max_count = base_rate * bin_size * np.exp(6.0)
+    if max_count > _MAX_COUNT:
+        raise ValueError(
+            f"`base_rate`·`bin_size` = {base_rate * bin_size:.3g} spikes per bin gives up to "
+            f"{max_count:.3g} expected spikes per bin, more than {_MAX_COUNT:g}; lower them."
+        )
     rng = np.random.default_rng(seed)
 
     lorenz = get_system("lorenz63")

@@ -38,7 +38,7 @@ def sample_window_indices(
     key = check_key(key)
     n_trajectories = check_int(n_trajectories, "n_trajectories", minimum=1)
     n_times = check_int(n_times, "n_times", minimum=1)
-    window, batch_size = _check_window(window, batch_size, n_times)
+    window, batch_size = _check_window(window, batch_size, n_times, "`n_times`")
     return _indices(key, n_trajectories, n_times, window, batch_size)
 
 
@@ -82,7 +82,7 @@ def sample_windows(
     """
     key = check_key(key)
     states, inputs = _check_data(states, inputs)
-    window, batch_size = _check_window(window, batch_size, states.shape[1])
+    window, batch_size = _check_window(window, batch_size, states.shape[1], "`states`")
     _check_noise(noise_std)
     return _sample(key, states, inputs, window, batch_size, *_noise_args(noise_std))
 
@@ -131,8 +131,8 @@ class WindowSampler(eqx.Module):
         if isinstance(data, Trajectories):
             states, inputs = data.states, data.inputs
         else:
-            states, inputs = _check_data(data, None)
-        self.window, self.batch_size = _check_window(window, batch_size, states.shape[1])
+            states, inputs = _check_data(data, None, "data")
+        self.window, self.batch_size = _check_window(window, batch_size, states.shape[1], "`data`")
         _check_noise(noise_std)
         self.states, self.inputs = states, inputs
         self.noise_std = float(noise_std)
@@ -247,44 +247,42 @@ def _batches(states, inputs, order, batch_size, drop_last):
         )
 
 
-def _check_data(states: Any, inputs: Any):
-    states = as_array(states, "states")
+def _check_data(states: Any, inputs: Any, name: str = "states"):
+    states = as_array(states, name)
     if states.ndim < 2:
         raise ValueError(
-            "`states` must be (time, dim) or (batch, time, *state_shape), "
+            f"`{name}` must be (time, dim) or (batch, time, *state_shape), "
             f"got shape {tuple(states.shape)}."
         )
     single = states.ndim == 2
     if single:
         states = states[None]
     if any(n == 0 for n in states.shape):
-        raise ValueError(f"`states` must not be empty, got shape {tuple(states.shape)}.")
-    check_finite(states, "states")
+        raise ValueError(f"`{name}` must not be empty, got shape {tuple(states.shape)}.")
+    check_finite(states, name)
     if inputs is not None:
         inputs = as_array(inputs, "inputs")
         if single:
             if inputs.ndim != 2:
                 raise ValueError(
-                    "`inputs` must be (time, input_dim) like the single `states`, "
+                    f"`inputs` must be (time, input_dim) like the single `{name}`, "
                     f"got shape {tuple(inputs.shape)}."
                 )
             inputs = inputs[None]
         if inputs.ndim != 3 or inputs.shape[:2] != states.shape[:2]:
             raise ValueError(
-                f"`inputs` must be (batch, time, input_dim) with (batch, time) = "
-                f"{tuple(states.shape[:2])}, got shape {tuple(inputs.shape)}."
+                f"`inputs` must be (batch, time, input_dim) with the (batch, time) of "
+                f"`{name}`, {tuple(states.shape[:2])}, got shape {tuple(inputs.shape)}."
             )
         check_finite(inputs, "inputs")
     return states, inputs
 
 
-def _check_window(window: Any, batch_size: Any, n_times: int) -> tuple[int, int]:
+def _check_window(window: Any, batch_size: Any, n_times: int, of: str) -> tuple[int, int]:
     window = check_int(window, "window", minimum=1)
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if window > n_times:
-        raise ValueError(
-            f"`window`={window} is longer than the {n_times} time samples of the data."
-        )
+        raise ValueError(f"`window`={window} is longer than the {n_times} time samples of {of}.")
     return window, batch_size
 
 

@@ -149,7 +149,7 @@ def _check_times(times: Any, batch_time: tuple[int, int]) -> Any:
     n, n_times = batch_time
     if times.shape not in ((n_times,), (n, n_times)):
         raise ValueError(
-            f"`times` must be ({n_times},) or ({n}, {n_times}) for states with (batch, time) = "
+            f"`times` must be ({n_times},) or ({n}, {n_times}) for `data` with (batch, time) = "
             f"{batch_time}, got shape {tuple(times.shape)}."
         )
     arr = np.asarray(times)

@@ -56,7 +56,7 @@ class SnapshotSampler(eqx.Module):
         if self.batch_size > self.n_snapshots:
             raise ValueError(
                 f"`batch_size`={self.batch_size} exceeds the {self.n_snapshots} snapshots "
-                f"({self.n_trajectories} trajectories x {self.n_times} times); batches are "
+                f"(`n_trajectories`={self.n_trajectories} x `n_times`={self.n_times}); batches are "
                 "drawn without replacement."
             )
 

@@ -98,12 +98,26 @@ def split_trials(conditions: Any, fraction: float = 0.8, *, seed: int = 0):
     train, eval_ = split_trials(np.repeat(np.arange(3), 5), 0.8)   # 12 and 3 trials
     ```
     """
-    cond = np.asarray(conditions)
+    cond = _labels(conditions, "conditions")
     if cond.ndim != 1 or cond.size < 2:
         raise ValueError(f"`conditions` must be 1-D with >= 2 trials, got shape {cond.shape}.")
-    check_in_range(fraction, "fraction", 0.0, 1.0)
+    return _split(cond, fraction, seed, "fraction")
+
+
+def _labels(value: Any, name: str) -> np.ndarray:
+    """`value` as an array of integer labels (integer dtype), or a `TypeError` naming `name`."""
+    if value is None or isinstance(value, str | bytes):
+        raise TypeError(f"`{name}` must be an array of integer labels, got {value!r}.")
+    arr = np.asarray(value)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"`{name}` must hold integer labels, got dtype {arr.dtype}.")
+    return arr
+
+
+def _split(cond: np.ndarray, fraction: Any, seed: Any, fraction_name: str):
+    check_in_range(fraction, fraction_name, 0.0, 1.0)
     if not 0.0 < float(fraction) < 1.0:
-        raise ValueError(f"`fraction` must lie strictly between 0 and 1, got {fraction!r}.")
+        raise ValueError(f"`{fraction_name}` must lie strictly between 0 and 1, got {fraction!r}.")
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     train, held = [], []
     for c in np.unique(cond):
@@ -115,7 +129,7 @@ def split_trials(conditions: Any, fraction: float = 0.8, *, seed: int = 0):
         held.extend(idx[n:])
     if not held:
         raise ValueError(
-            f"`fraction`={fraction} leaves no eval trial (every condition has one trial); "
+            f"`{fraction_name}`={fraction} leaves no eval trial (every condition has one trial); "
             "use a smaller fraction or more trials."
         )
     return np.sort(np.asarray(train, dtype=np.int64)), np.sort(np.asarray(held, dtype=np.int64))
@@ -161,14 +175,24 @@ def _counts(spikes: Any, mask: Any) -> tuple[np.ndarray, np.ndarray]:
     if min(arr.shape) < 1:
         raise ValueError(f"`spikes` must not be empty, got shape {arr.shape}.")
     check_spike_counts(arr, "spikes")
+    if arr.size and arr.max() > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"`spikes` holds counts up to {arr.max()!r}, more than int32 holds "
+            f"({np.iinfo(np.int32).max}); these are not spike counts per bin."
+        )
     if mask is None:
         m = np.ones(arr.shape[:2], dtype=bool)
     else:
         m = np.asarray(mask)
         if m.shape != arr.shape[:2]:
-            raise ValueError(f"`mask` must have shape {arr.shape[:2]}, got {m.shape}.")
+            raise ValueError(
+                f"`mask` must have the (trials, time) shape of `spikes` {arr.shape[:2]}, got "
+                f"{m.shape}."
+            )
         if m.dtype != bool:
             raise TypeError(f"`mask` must be boolean, got dtype {m.dtype}.")
+        if not m.any():
+            raise ValueError("`mask` marks no valid bin: every bin of every trial is False.")
     return arr.astype(np.int32), m
 
 
@@ -226,6 +250,12 @@ def spike_data(
     """
     arr, m = _counts(spikes, mask)
     n_trials, n_bins, n_neurons = arr.shape
+    if isinstance(heldout, np.ndarray) and heldout.ndim == 1:
+        heldout = heldout.tolist()
+    if not isinstance(heldout, list | tuple | range):
+        raise TypeError(
+            f"`heldout` must be a sequence of integer neuron indices, got {type(heldout).__name__}."
+        )
     out = []
     for i in heldout:
         if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
@@ -249,25 +279,34 @@ def spike_data(
     if conditions is None:
         cond = np.arange(n_trials)
     else:
-        cond = np.asarray(conditions)
-        if cond.shape != (n_trials,) or not np.issubdtype(cond.dtype, np.integer):
+        cond = _labels(conditions, "conditions")
+        if cond.shape != (n_trials,):
             raise ValueError(
-                f"`conditions` must be {n_trials} integer labels, got shape {cond.shape} "
-                f"and dtype {cond.dtype}."
+                f"`conditions` must be {n_trials} integer labels (one per trial of `spikes`), "
+                f"got shape {cond.shape}."
             )
+    if n_trials < 2:
+        raise ValueError(f"`spikes` must hold at least 2 trials to split, got {n_trials}.")
     # Without conditions the split is a plain random one (all trials as one stratum).
     strata = np.zeros(n_trials, dtype=np.int64) if conditions is None else cond
-    train, held = split_trials(strata, train_fraction, seed=seed)
+    train, held = _split(strata, train_fraction, seed, "train_fraction")
     dtype = jnp.result_type(float)
     truth = []
     for name, value, last in (("rates", rates, n_neurons), ("latents", latents, None)):
         if value is None:
             truth.append(None)
             continue
-        v = np.asarray(value, dtype=float)
+        if isinstance(value, str | bytes):
+            raise TypeError(f"`{name}` must be an array of numbers, got {value!r}.")
+        v = np.asarray(value)
+        if v.dtype.kind not in "iuf":
+            raise TypeError(f"`{name}` must hold real numbers, got dtype {v.dtype}.")
+        v = v.astype(float)
         if v.ndim != 3 or v.shape[:2] != (n_trials, n_bins) or (last and v.shape[2] != last):
             want = (n_trials, n_bins, last or "latent_dim")
-            raise ValueError(f"`{name}` must have shape {want}, got {v.shape}.")
+            raise ValueError(
+                f"`{name}` must have shape {want} (trials, time as `spikes`), got {v.shape}."
+            )
         if not np.all(np.isfinite(v)):
             raise ValueError(f"`{name}` contains NaN or infinite values.")
         if name == "rates" and np.any(v <= 0):

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_int, check_nonempty
+from .._validation import check_in_range, check_int, check_nonempty
 from ._trajectories import Trajectories, batched_states
 
 
@@ -33,7 +33,8 @@ def autocorrelation_time(
     - `data`: a trajectory `(time, dim)`, a batch `(batch, time, dim)` or
       [`Trajectories`][]; finite values, no constant column.
     - `threshold`: the level in (0, 1) (default 1/e).
-    - `max_lag`: the largest lag examined (default `time − 1`).
+    - `max_lag`: the largest lag examined, >= 1 (default `time − 1`; larger values are
+      cut to `time − 1`).
 
     **Returns:** the lag in samples (≥ 1), or `None` when the mean autocorrelation stays
     above `threshold` up to `max_lag` (a slow trend, or too short a series).
@@ -47,7 +48,7 @@ def autocorrelation_time(
     """
     x = batched_states(data, "data")
     check_nonempty(x, "data", axis=1, min_len=2)
-    threshold = float(threshold)
+    threshold = check_in_range(threshold, "threshold", 0.0, 1.0)
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"`threshold` must lie in (0, 1), got {threshold!r}.")
     n = x.shape[1]

@@ -774,13 +774,15 @@ def first_trajectory(data: Any, name: str) -> Array:
     values (evaluation entry points of the model families use it)."""
     if isinstance(data, Trajectories):
         return data.states[0]
-    x = jnp.asarray(data)
-    if x.ndim == 3:
+    x = as_array(data, name)
+    if x.ndim == 3 and x.shape[0] > 0:
         x = x[0]
     if x.ndim != 2:
         raise ValueError(
             f"`{name}` must be (time, dim), (batch, time, dim) or Trajectories, got {x.shape}."
         )
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)} (time, dim).")
     if not bool(jnp.all(jnp.isfinite(x))):
         raise ValueError(f"`{name}` contains NaN or infinite values.")
     return x
@@ -814,5 +816,7 @@ def batched_states(data: Any, name: str) -> Array:
             f"`{name}` must be (time, dim), (batch, time, dim) or Trajectories, got shape "
             f"{tuple(x.shape)}."
         )
+    if 0 in x.shape:
+        raise ValueError(f"`{name}` is empty: shape {tuple(x.shape)} (batch, time, dim).")
     check_finite(x, name)
     return x

@@ -52,8 +52,8 @@ class TrialSampler(eqx.Module):
         self.batch_size = check_int(batch_size, "batch_size", minimum=1)
         if self.batch_size > n_trials:
             raise ValueError(
-                f"`batch_size`={self.batch_size} exceeds the {n_trials} trials (batches are "
-                "drawn without replacement)."
+                f"`batch_size`={self.batch_size} exceeds the {n_trials} trials of `data` "
+                "(batches are drawn without replacement)."
             )
 
     @property

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_array, check_finite
+from .._validation import as_array, check_finite, is_traced
 
 
 def relative_l2_error(
@@ -23,7 +25,8 @@ def relative_l2_error(
     not squared), which keeps channels separate; average over `t` for the "interpolate"
     (t < T_train) and "extrapolate" (T_train ≤ t < 2·T_train) numbers. A field that is zero
     everywhere in `true` gives inf or NaN, and so does a non-finite prediction (a diverged
-    rollout shows up from the step where it diverges). Jit-able.
+    rollout shows up from the step where it diverges); both come with a `RuntimeWarning`
+    when not traced. Jit-able.
 
     **Arguments:**
 
@@ -40,7 +43,9 @@ def relative_l2_error(
     ```
     """
     true, pred = _check_fields(true, pred)
-    return _relative_l2(true, pred)
+    out = _relative_l2(true, pred)
+    _warn_nonfinite(out, pred, "relative_l2_error")
+    return out
 
 
 def nrmse(
@@ -56,7 +61,8 @@ def nrmse(
     normalisation, as `exponax.metrics.nRMSE(u_pred, u_ref)` does for one state; the domain
     factor `(L/N)^D` cancels. For one channel it equals
     [`dynsys.metrics.relative_l2_error`][]. Note the argument order: reference first, as in
-    every dynsys metric (exponax takes the prediction first). Jit-able.
+    every dynsys metric (exponax takes the prediction first). A zero reference field or a
+    non-finite prediction gives inf/NaN with a `RuntimeWarning`, as there. Jit-able.
 
     **Arguments:**
 
@@ -73,7 +79,9 @@ def nrmse(
     ```
     """
     true, pred = _check_fields(true, pred)
-    return jnp.sum(_relative_l2(true, pred), axis=-1)
+    out = jnp.sum(_relative_l2(true, pred), axis=-1)
+    _warn_nonfinite(out, pred, "nrmse")
+    return out
 
 
 def _check_fields(true, pred):
@@ -93,6 +101,32 @@ def _check_fields(true, pred):
     check_finite(true, "true")
     dtype = np.promote_types(true.dtype, pred.dtype)
     return true.astype(dtype), pred.astype(dtype)
+
+
+def warn_nonfinite_prediction(pred, metric: str) -> None:
+    """Warn (outside `jit`) that a non-finite prediction makes `metric` NaN/inf there."""
+    if is_traced(pred) or bool(jnp.all(jnp.isfinite(pred))):
+        return
+    warnings.warn(
+        f"{metric}: `pred` holds NaN or infinite values (a diverged prediction?); the score "
+        "is NaN or infinite where it does.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
+
+
+def _warn_nonfinite(out, pred, metric: str) -> None:
+    if is_traced(out) or bool(jnp.all(jnp.isfinite(out))):
+        return
+    if not bool(jnp.all(jnp.isfinite(pred))):
+        warn_nonfinite_prediction(pred, metric)
+        return
+    warnings.warn(
+        f"{metric} is infinite or NaN: a field of `true` is zero everywhere, so the error "
+        "relative to it is undefined.",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 @jax.jit

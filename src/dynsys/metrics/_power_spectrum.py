@@ -14,6 +14,7 @@ from jaxtyping import Array, ArrayLike, Float
 from .._validation import as_array, check_finite, check_ndim, check_nonempty, is_traced
 
 _TRUNCATE = 4.0  # kernel radius in standard deviations, as scipy.ndimage's default
+_MAX_SMOOTHING_SHORT = 1000.0  # the largest smoothing accepted for series shorter than it
 
 
 def power_spectrum(x: ArrayLike, *, smoothing: Any = 20.0) -> Float[Array, "freq dim"]:
@@ -29,13 +30,13 @@ def power_spectrum(x: ArrayLike, *, smoothing: Any = 20.0) -> Float[Array, "freq
     `smoothing=0` means no smoothing.
 
     Row `k` belongs to the frequency `k / (time · Δt)`. A constant dimension has no
-    spectrum (0/0) and gives NaN.
+    spectrum (0/0) and gives NaN, with a `RuntimeWarning` when not traced.
 
     **Arguments:**
 
     - `x`: a trajectory, shape `(time, dim)`, `time ≥ 2`.
     - `smoothing`: standard deviation of the Gaussian smoothing in frequency bins, ≥ 0
-      (a Python number: it fixes the kernel length).
+      and at most `max(time, 1000)` (a Python number: it fixes the kernel length).
 
     **Returns:** the spectra, shape `(time // 2 + 1, dim)`; each column sums to 1.
 
@@ -47,8 +48,17 @@ def power_spectrum(x: ArrayLike, *, smoothing: Any = 20.0) -> Float[Array, "freq
     ```
     """
     x = _check_series(x, "x")
-    smoothing = _check_smoothing(smoothing)
-    return _spectrum(x, smoothing)
+    smoothing = _check_smoothing(smoothing, x.shape[0])
+    ps = _spectrum(x, smoothing)
+    if not is_traced(ps) and not bool(jnp.all(jnp.isfinite(ps))):
+        constant = np.flatnonzero(~np.isfinite(np.asarray(ps)).all(axis=0)).tolist()
+        warnings.warn(
+            f"power_spectrum is NaN in dimension(s) {constant}: they are constant in `x`, so "
+            "their power spectrum cannot be normalised.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return ps
 
 
 def power_spectrum_distance(
@@ -91,7 +101,7 @@ def power_spectrum_distance(
             f"`generated` must have the same shape as `true` {tuple(true.shape)} (equal length "
             f"and dimension), got shape {tuple(generated.shape)}."
         )
-    smoothing = _check_smoothing(smoothing)
+    smoothing = _check_smoothing(smoothing, true.shape[0])
     dtype = np.promote_types(true.dtype, generated.dtype)
     value = _distance(true.astype(dtype), generated.astype(dtype), smoothing)
     if not is_traced(value) and math.isnan(float(value)):
@@ -113,12 +123,19 @@ def _check_series(x, name):
     return x
 
 
-def _check_smoothing(smoothing) -> float:
+def _check_smoothing(smoothing, n_times: int) -> float:
     if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float, np.number)):
         raise TypeError(f"`smoothing` must be a Python number (bins), got {smoothing!r}.")
     smoothing = float(smoothing)
     if not (math.isfinite(smoothing) and smoothing >= 0):
         raise ValueError(f"`smoothing` must be finite and >= 0, got {smoothing!r}.")
+    if smoothing > max(n_times, _MAX_SMOOTHING_SHORT):
+        # The kernel has 8σ + 1 bins: beyond the length of the series it only flattens the
+        # spectrum, and a huge σ would allocate a kernel that does not fit in memory.
+        raise ValueError(
+            f"`smoothing`={smoothing!r} bins exceeds the {n_times} time samples of the series "
+            f"(and {_MAX_SMOOTHING_SHORT}); use a smaller smoothing."
+        )
     return smoothing
 
 

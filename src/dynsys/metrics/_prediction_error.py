@@ -85,7 +85,7 @@ def prediction_error(
     n = check_int(n, "n", minimum=1)
     if data.shape[0] <= n:
         raise ValueError(
-            f"`data` must have more than n={n} time steps for an n-step prediction, "
+            f"`data` must have more than `n`={n} time steps for an n-step prediction, "
             f"got shape {tuple(data.shape)}."
         )
     if batch_size is not None:

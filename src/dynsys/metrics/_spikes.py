@@ -102,7 +102,8 @@ def bits_per_spike(rates: Any, spikes: Any, *, mask: Any = None) -> float:
     lam, y = lam[m], y[m]  # (valid bins, neurons)
     n_spikes = y.sum()
     if n_spikes == 0:
-        raise ValueError("`spikes` holds no spike; bits per spike is undefined.")
+        where = "" if mask is None else " in the bins that `mask` keeps"
+        raise ValueError(f"`spikes` holds no spike{where}; bits per spike is undefined.")
     null = np.broadcast_to(y.mean(axis=0), y.shape)
     safe_null = np.where(null > 0, null, 1.0)
     nll_null = np.sum(np.where(null > 0, null - y * np.log(safe_null), 0.0))
@@ -126,8 +127,8 @@ def co_bps(rates: Any, spikes: Any, heldout: Any, n_forward: int = 0, *, mask: A
     co_bps(rates, ds.spikes[ds.eval], ds.heldout, ds.n_forward)
     ```
     """
-    lam, y = _array(rates, "rates"), _counts(spikes, "spikes")
-    idx = _indices(heldout, y.shape[-1] if y.ndim == 3 else 0, "heldout")
+    lam, y = _population(rates, spikes)
+    idx = _indices(heldout, y.shape[-1], "heldout")
     t = _observed(y, n_forward)
     m = None if mask is None else _mask(mask, y.shape)[:, :t]
     return bits_per_spike(lam[:, :t][..., idx], y[:, :t][..., idx], mask=m)
@@ -146,16 +147,25 @@ def fp_bps(rates: Any, spikes: Any, n_forward: int, *, mask: Any = None) -> floa
     fp_bps(rates, ds.spikes[ds.eval], ds.n_forward)
     ```
     """
-    lam, y = _array(rates, "rates"), _counts(spikes, "spikes")
+    lam, y = _population(rates, spikes)
     n_forward = check_int(n_forward, "n_forward", minimum=1)
     t = _observed(y, n_forward)
     m = None if mask is None else _mask(mask, y.shape)[:, t:]
     return bits_per_spike(lam[:, t:], y[:, t:], mask=m)
 
 
+def _population(rates: Any, spikes: Any) -> tuple[np.ndarray, np.ndarray]:
+    """`rates` and `spikes` checked as (trials, time, neurons) arrays of one shape."""
+    lam, y = _array(rates, "rates"), _counts(spikes, "spikes")
+    for arr, name in ((lam, "rates"), (y, "spikes")):
+        if arr.ndim != 3:
+            raise ValueError(f"`{name}` must be (trials, time, neurons), got shape {arr.shape}.")
+    if lam.shape != y.shape:
+        raise ValueError(f"`rates` {lam.shape} and `spikes` {y.shape} must have one shape.")
+    return lam, y
+
+
 def _observed(y: np.ndarray, n_forward: int) -> int:
-    if y.ndim != 3:
-        raise ValueError(f"`spikes` must be (trials, time, neurons), got shape {y.shape}.")
     n_forward = check_int(n_forward, "n_forward", minimum=0)
     if n_forward >= y.shape[1]:
         raise ValueError(f"`n_forward`={n_forward} must be < the {y.shape[1]} time bins.")
@@ -163,6 +173,8 @@ def _observed(y: np.ndarray, n_forward: int) -> int:
 
 
 def _indices(idx: Any, n: int, name: str) -> np.ndarray:
+    if idx is None or isinstance(idx, str | bytes):
+        raise TypeError(f"`{name}` must be a non-empty 1-D list of integer indices, got {idx!r}.")
     arr = np.asarray(idx)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
         raise ValueError(f"`{name}` must be a non-empty 1-D list of integer indices, got {idx!r}.")
@@ -256,10 +268,21 @@ def psth_r2(true_psth: Any, rates: Any, conditions: Any) -> float:
             f"`true_psth` (conditions, time, neurons) and `rates` (trials, time, neurons) "
             f"must agree in time and neurons, got {y.shape} and {p.shape}."
         )
+    if y.shape[0] == 0 or p.shape[0] == 0:
+        raise ValueError(
+            f"`true_psth` and `rates` must hold at least one condition and one trial, got "
+            f"{y.shape} and {p.shape}."
+        )
     if c.shape != (p.shape[0],) or not np.issubdtype(c.dtype, np.integer):
-        raise ValueError(f"`conditions` must be {p.shape[0]} integer labels, got {c.shape}.")
+        raise ValueError(
+            f"`conditions` must be {p.shape[0]} integer labels (one per trial of `rates`), got "
+            f"shape {c.shape} and dtype {c.dtype}."
+        )
     if np.any(c < 0) or np.any(c >= y.shape[0]):
-        raise ValueError(f"`conditions` must lie in [0, {y.shape[0]}), got {c.min()}..{c.max()}.")
+        raise ValueError(
+            f"`conditions` must lie in [0, {y.shape[0]}) (the conditions of `true_psth`), got "
+            f"{c.min()}..{c.max()}."
+        )
     counts = np.bincount(c, minlength=y.shape[0])
     if np.any(counts == 0):
         raise ValueError(f"`conditions`: no trial of condition(s) {np.flatnonzero(counts == 0)}.")
@@ -308,17 +331,34 @@ def velocity_r2(
                 f"`{part}_rates` {x.shape} and `{part}_behavior` {y.shape} must share their "
                 "leading (samples) axes."
             )
-    if xs[0].shape[-1] != xs[1].shape[-1] or ys[0].shape[-1] != ys[1].shape[-1]:
-        raise ValueError("train and eval arrays must have the same feature and output sizes.")
+    for x, y, part in zip(xs, ys, ("train", "eval")):
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError(
+                f"`{part}_rates` and `{part}_behavior` must be (..., features) and "
+                f"(..., outputs) arrays, got shapes {x.shape} and {y.shape}."
+            )
+    if xs[0].shape[-1] != xs[1].shape[-1]:
+        raise ValueError(
+            f"`train_rates` {xs[0].shape} and `eval_rates` {xs[1].shape} must have the same "
+            "number of features (last axis)."
+        )
+    if ys[0].shape[-1] != ys[1].shape[-1]:
+        raise ValueError(
+            f"`train_behavior` {ys[0].shape} and `eval_behavior` {ys[1].shape} must have the "
+            "same number of outputs (last axis)."
+        )
     (xtr, xev), (ytr, yev) = [[a.reshape(-1, a.shape[-1]) for a in pair] for pair in (xs, ys)]
-    alphas = np.logspace(-4, 0, 9) if alphas is None else np.asarray(alphas, dtype=float)
+    alphas = np.logspace(-4, 0, 9) if alphas is None else _array(alphas, "alphas")
     if alphas.ndim != 1 or alphas.size == 0 or np.any(alphas <= 0):
         raise ValueError(
             f"`alphas` must be a non-empty 1-D array of positive values, got {alphas}."
         )
     n_folds = check_int(n_folds, "n_folds", minimum=2)
     if xtr.shape[0] < 2 * n_folds:
-        raise ValueError(f"need at least {2 * n_folds} training samples, got {xtr.shape[0]}.")
+        raise ValueError(
+            f"`n_folds`={n_folds} needs at least {2 * n_folds} training samples "
+            f"(`train_rates`), got {xtr.shape[0]}."
+        )
     folds = np.array_split(np.arange(xtr.shape[0]), n_folds)
     scores = []
     for a in alphas:

@@ -9,7 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_array, check_int, check_positive
+from .._validation import as_array, check_finite, check_int, check_positive, is_traced
+from ._field_errors import warn_nonfinite_prediction
 
 
 def _gaussian_window(size: int, sigma: float) -> np.ndarray:
@@ -48,7 +49,8 @@ def ssim(
     **Arguments:**
 
     - `true`, `pred`: images `(*batch, channels, height, width)`, same shape, height and
-      width >= `window_size`.
+      width >= `window_size`; `true` must be finite. A non-finite `pred` (a diverged
+      prediction) gives NaN for its images, with a `RuntimeWarning`.
     - `data_range`: L, a positive scalar or one value per channel `(channels,)`.
     - `window_size`: odd window size; `sigma`: its standard deviation in pixels.
 
@@ -76,16 +78,20 @@ def ssim(
         raise ValueError(
             f"`true` images {tuple(true.shape[-2:])} are smaller than `window_size`={k}."
         )
+    check_finite(true, "true")
     check_positive(sigma, "sigma")
-    dr = jnp.asarray(data_range, dtype=true.dtype)
+    dr = as_array(data_range, "data_range").astype(true.dtype)
     if dr.ndim not in (0, 1) or (dr.ndim == 1 and dr.shape[0] != true.shape[-3]):
         raise ValueError(
             f"`data_range` must be a scalar or one value per channel ({true.shape[-3]}), got "
             f"shape {tuple(dr.shape)}."
         )
-    if not isinstance(dr, jax.core.Tracer) and not bool(jnp.all(dr > 0)):
+    check_finite(dr, "data_range")
+    if not is_traced(dr) and not bool(jnp.all(dr > 0)):
         raise ValueError(f"`data_range` must be > 0, got {np.asarray(dr).tolist()}.")
-    return _ssim(true, pred, dr, jnp.asarray(_gaussian_window(k, float(sigma)), true.dtype))
+    out = _ssim(true, pred, dr, jnp.asarray(_gaussian_window(k, float(sigma)), true.dtype))
+    warn_nonfinite_prediction(pred, "ssim")
+    return out
 
 
 @jax.jit

@@ -16,6 +16,7 @@ from .._validation import (
     as_array,
     check_finite,
     check_int,
+    check_key,
     check_ndim,
     check_nonempty,
     check_positive,
@@ -136,8 +137,7 @@ def state_space_divergence(
         check_positive(sigma2, "sigma2")
         n_samples = check_int(n_samples, "n_samples", minimum=1)
         max_points = check_int(max_points, "max_points", minimum=1)
-        if key is None:
-            key = jax.random.PRNGKey(0)
+        key = jax.random.PRNGKey(0) if key is None else check_key(key, "key")
         value, n_used = _gmm_kl(
             true, generated, key, jnp.asarray(sigma2, dtype), n_samples, max_points
         )

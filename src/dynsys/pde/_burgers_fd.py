@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_parameter, check_positive, check_real
 from ._protocol import AbstractStepper
 
 
@@ -58,8 +58,8 @@ class ParametricBurgers(AbstractStepper):
     ):
         check_positive(domain_extent, "domain_extent")
         check_positive(dt, "dt")
-        self.mu = mu
-        self.source_scale = float(source_scale)
+        self.mu = check_parameter(mu, "mu")
+        self.source_scale = check_real(source_scale, "source_scale")
         self.domain_extent = float(domain_extent)
         self.num_points = check_int(num_points, "num_points", minimum=3)
         self.dt = float(dt)
@@ -79,6 +79,10 @@ class ParametricBurgers(AbstractStepper):
     def rhs(self, u: Float[Array, " 1 n"], mu: Any = None) -> Float[Array, " 1 n"]:
         """du/dt = −(F_{j+½} − F_{j−½})/dx + s e^{μ x_j}, zero at the fixed left point."""
         mu = self.mu if mu is None else mu
+        if jnp.ndim(mu) != 0:
+            raise ValueError(
+                f"`mu` (the `aux` argument) must be a scalar, got shape {jnp.shape(mu)}."
+            )
         mu = jnp.asarray(mu, dtype=u.dtype)
         x = jnp.asarray(self.grid, dtype=u.dtype)
         w = u[0]

@@ -9,9 +9,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_int
+from .._validation import as_array, check_finite, check_int
 from ..data import Trajectories
-from ._rollout import _checked_u0, rollout
+from ._rollout import _check_stepper, _checked_u0, rollout
 
 
 def pde_trajectories(
@@ -44,14 +44,17 @@ def pde_trajectories(
     data = pde_trajectories(ParametricBurgers(), u0s, 200, aux=jnp.linspace(0.015, 0.03, 4))
     ```
     """
-    u0s = jnp.asarray(u0s)
-    if u0s.ndim < 2:
+    _check_stepper(stepper)
+    u0s = as_array(u0s, "u0s")
+    if u0s.ndim < 3 or u0s.shape[0] == 0:
         raise ValueError(
-            f"`u0s` must be a batch of states (batch, channels, *space), got shape {u0s.shape}."
+            "`u0s` must be a non-empty batch of states (batch, channels, *space), got shape "
+            f"{tuple(u0s.shape)}."
         )
+    check_finite(u0s, "u0s")
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     if aux is None:
-        _checked_u0(stepper, u0s[0], ())
+        _checked_u0(stepper, u0s[0], (), name="u0s[0]")
         states = jax.vmap(lambda u: rollout(stepper, u, n_steps))(u0s)
     else:
         lens = {jnp.shape(x)[0] if jnp.ndim(x) else None for x in jax.tree_util.tree_leaves(aux)}
@@ -61,7 +64,7 @@ def pde_trajectories(
                 f"axis, got leading lengths {sorted(map(str, lens))}."
             )
         first = jax.tree_util.tree_map(lambda x: x[0], aux)
-        _checked_u0(stepper, u0s[0], (first,))
+        _checked_u0(stepper, u0s[0], (first,), name="u0s[0]")
         states = jax.vmap(lambda u, a: rollout(stepper, u, n_steps, aux=a))(u0s, aux)
     dt = float(stepper.dt)
     times = jnp.arange(n_steps + 1, dtype=states.dtype) * jnp.asarray(dt, states.dtype)

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_key, check_positive, check_real
 
 
 def make_grid(num_spatial_dims: int, domain_extent: float, num_points: int) -> np.ndarray:
@@ -73,6 +73,7 @@ def truncated_fourier_series(
     c = check_int(num_channels, "num_channels", minimum=1)
     if cutoff >= n // 2:
         raise ValueError(f"`cutoff` must be < num_points/2 = {n // 2}, got {cutoff}.")
+    key = check_key(key, "key")
     dtype = jnp.result_type(float) if dtype is None else dtype
     return _fourier_series(key, d, n, cutoff, c, bool(zero_mean), bool(max_one), jnp.dtype(dtype))
 
@@ -130,11 +131,25 @@ def gaussian_blobs(
     n = check_int(num_points, "num_points", minimum=1)
     nb = check_int(num_blobs, "num_blobs", minimum=1)
     c = check_int(num_channels, "num_channels", minimum=1)
-    check_positive(domain_extent, "domain_extent")
-    length = float(domain_extent)
+    length = check_positive(domain_extent, "domain_extent")
+    key = check_key(key, "key")
+    widths = _range(width_range, "width_range", positive=True)
+    amplitudes = _range(amplitude_range, "amplitude_range", positive=False)
     dtype = jnp.result_type(float) if dtype is None else dtype
-    return _blobs(key, d, length, n, nb, tuple(map(float, width_range)),
-                  tuple(map(float, amplitude_range)), c, jnp.dtype(dtype))  # fmt: skip
+    return _blobs(key, d, length, n, nb, widths, amplitudes, c, jnp.dtype(dtype))
+
+
+def _range(value: Any, name: str, *, positive: bool) -> tuple[float, float]:
+    """A `(low, high)` pair of finite numbers with low <= high (and low > 0 if `positive`)."""
+    if isinstance(value, str | bytes) or not isinstance(value, tuple | list | np.ndarray):
+        raise TypeError(f"`{name}` must be a pair (low, high) of numbers, got {value!r}.")
+    if len(value) != 2 or np.ndim(value) != 1:
+        raise ValueError(f"`{name}` must be a pair (low, high), got {value!r}.")
+    low, high = (check_real(v, name) for v in value)
+    if low > high or (positive and low <= 0):
+        need = "0 < low <= high" if positive else "low <= high"
+        raise ValueError(f"`{name}` must satisfy {need}, got {tuple(value)!r}.")
+    return low, high
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4, 5, 6, 7, 8))

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import as_array, check_int, check_positive
+from .._validation import as_array, check_finite, check_int, check_positive
 
 PADDINGS = ("periodic", "zero")
 
@@ -78,11 +78,12 @@ def laplacian_fd(
     ```
     """
     u = as_array(u, "u")
-    if u.ndim < 2:
+    if u.ndim < 2 or u.size == 0:
         raise ValueError(
-            "`u` must be one channel-first state of shape (channels, *space) with at least "
-            f"one spatial axis, got shape {tuple(u.shape)}."
+            "`u` must be one non-empty channel-first state of shape (channels, *space) with at "
+            f"least one spatial axis, got shape {tuple(u.shape)}."
         )
+    check_finite(u, "u")
     check_positive(dx, "dx")
     k = check_int(dilation, "dilation", minimum=1)
     if padding not in PADDINGS:

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_parameter, check_positive
 from ._laplacian import laplacian
 from ._protocol import AbstractStepper
 
@@ -115,8 +115,10 @@ class GrayScott(AbstractReactionDiffusion):
         num_substeps=1,
     ):
         self._setup(domain_extent, num_points, dt, num_substeps)
-        check_positive(diffusivity_u, "diffusivity_u", allow_zero=True)
-        check_positive(diffusivity_v, "diffusivity_v", allow_zero=True)
+        check_parameter(diffusivity_u, "diffusivity_u", positive=True, allow_zero=True)
+        check_parameter(diffusivity_v, "diffusivity_v", positive=True, allow_zero=True)
+        check_parameter(feed_rate, "feed_rate")
+        check_parameter(kill_rate, "kill_rate")
         self.diffusivity_u = diffusivity_u
         self.diffusivity_v = diffusivity_v
         self.feed_rate = feed_rate
@@ -170,9 +172,10 @@ class FitzHughNagumo(AbstractReactionDiffusion):
         num_substeps=1,
     ):
         self._setup(domain_extent, num_points, dt, num_substeps)
-        check_positive(a, "a", allow_zero=True)
-        check_positive(b, "b", allow_zero=True)
-        check_positive(tau, "tau")
+        check_parameter(a, "a", positive=True, allow_zero=True)
+        check_parameter(b, "b", positive=True, allow_zero=True)
+        check_parameter(tau, "tau", positive=True)
+        check_parameter(k, "k")
         self.a, self.b, self.tau, self.k = a, b, tau, k
 
     def _diffusivities(self):

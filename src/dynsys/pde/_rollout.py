@@ -7,9 +7,10 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+from jaxtyping import Array, ArrayLike, Float
 
-from .._validation import check_finite, check_int
+from .._validation import check_int
+from ._protocol import checked_state
 
 
 def _check_stepper(stepper: Any) -> None:
@@ -19,25 +20,22 @@ def _check_stepper(stepper: Any) -> None:
         )
 
 
-def _checked_u0(stepper: Any, u0: Any, aux: tuple) -> jax.Array:
-    u0 = jnp.asarray(u0)
-    if not jnp.issubdtype(u0.dtype, jnp.floating):
-        raise TypeError(f"`u0` must be a floating array, got dtype {u0.dtype}.")
-    check_finite(u0, "u0")
+def _checked_u0(stepper: Any, u0: Any, aux: tuple, name: str = "u0") -> jax.Array:
+    u0 = checked_state(u0, name, stepper)
     out = jax.eval_shape(lambda u: stepper(u, *aux), u0)
     if not hasattr(out, "shape") or out.shape != u0.shape or out.dtype != u0.dtype:
         got = getattr(out, "shape", type(out).__name__)
         got_dtype = getattr(out, "dtype", "?")
         raise ValueError(
-            "the stepper must return a state of the same shape and dtype as its input "
-            f"{tuple(u0.shape)} {u0.dtype}, got {got} {got_dtype}."
+            "`stepper` must return a state of the same shape and dtype as its input "
+            f"`{name}` {tuple(u0.shape)} {u0.dtype}, got {got} {got_dtype}."
         )
     return u0
 
 
 def rollout(
     stepper: Any,
-    u0: Float[Array, " channels *space"],
+    u0: Float[ArrayLike, " channels *space"],
     n_steps: int,
     *,
     aux: Any = None,
@@ -111,7 +109,9 @@ def _rollout(stepper, u0, aux, n_steps, aux_per_step, include_init):
     return traj
 
 
-def repeat(stepper: Any, u0: Float[Array, " channels *space"], n_steps: int, *, aux: Any = None):
+def repeat(
+    stepper: Any, u0: Float[ArrayLike, " channels *space"], n_steps: int, *, aux: Any = None
+):
     """Apply `stepper` `n_steps` times and return only the final state (exponax `repeat`).
 
     **Arguments:** as [`dynsys.pde.rollout`][] (constant `aux` only).
@@ -135,7 +135,7 @@ def _repeat(stepper, u0, extra, n_steps):
 
 
 def time_derivative(
-    stepper: Any, u: Float[Array, " channels *space"], *aux: Any, use_rhs: bool = True
+    stepper: Any, u: Float[ArrayLike, " channels *space"], *aux: Any, use_rhs: bool = True
 ) -> Float[Array, " channels *space"]:
     """Time derivative du/dt of a state according to a stepper: the hook Φ-ROM needs.
 
@@ -162,6 +162,7 @@ def time_derivative(
     ```
     """
     _check_stepper(stepper)
+    u = checked_state(u, "u", stepper)
     if use_rhs and callable(getattr(stepper, "rhs", None)):
         return stepper.rhs(u, *aux)
     dt = getattr(stepper, "dt", None)

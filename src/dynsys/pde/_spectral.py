@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import equinox as eqx
@@ -10,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._validation import check_int, check_positive
+from .._validation import check_int, check_positive, check_real
 from ._convection import convection_hat
 from ._protocol import AbstractStepper
 
@@ -26,6 +27,9 @@ def wavenumbers(num_spatial_dims: int, domain_extent: float, num_points: int) ->
 
     **Returns:** numpy array of shape `(D, N, ..., N, N//2 + 1)`.
     """
+    num_spatial_dims = check_int(num_spatial_dims, "num_spatial_dims", minimum=1)
+    domain_extent = check_positive(domain_extent, "domain_extent")
+    num_points = check_int(num_points, "num_points", minimum=1)
     freqs = [np.fft.fftfreq(num_points, 1.0 / num_points)] * (num_spatial_dims - 1)
     freqs.append(np.fft.rfftfreq(num_points, 1.0 / num_points))
     grids = np.meshgrid(*freqs, indexing="ij")
@@ -64,8 +68,28 @@ def etdrk4_coefficients(
     - `num_circle_points`, `circle_radius`: contour discretisation (keywords).
 
     **Returns:** `(E, E2, Q, f1, f2, f3)`, complex128 numpy arrays of the shape of `linear`.
+
+    Raises a `ValueError` when Re(z) + `circle_radius` exceeds the float64 range of the
+    exponential (an operator that grows faster than e^700 per step).
     """
+    if linear is None or isinstance(linear, str | bytes):
+        raise TypeError(f"`linear` must be an array of numbers, got {linear!r}.")
+    linear = np.asarray(linear)
+    if linear.dtype.kind not in "iufc":
+        raise TypeError(f"`linear` must hold real or complex numbers, got dtype {linear.dtype}.")
+    if not np.all(np.isfinite(linear)):
+        raise ValueError("`linear` contains NaN or infinite values.")
+    dt = check_positive(dt, "dt")
+    num_circle_points = check_int(num_circle_points, "num_circle_points", minimum=1)
+    circle_radius = check_positive(circle_radius, "circle_radius")
     z = np.asarray(linear, dtype=np.complex128) * dt
+    growth = (float(np.max(z.real)) if z.size else 0.0) + circle_radius
+    if growth > _MAX_EXPONENT:
+        raise ValueError(
+            f"Re(`linear`·`dt`) + `circle_radius` reaches {growth:.3g}: e^z overflows float64 "
+            f"(limit {_MAX_EXPONENT}); the linear operator grows too fast over one step "
+            "(check its coefficients, or lower `dt`)."
+        )
     theta = 2.0 * np.pi * (np.arange(num_circle_points) + 0.5) / num_circle_points
     r = z[..., None] + circle_radius * np.exp(1j * theta)
     er = np.exp(r)
@@ -74,6 +98,9 @@ def etdrk4_coefficients(
     f2 = dt * np.mean((2.0 + r + er * (r - 2.0)) / r**3, axis=-1)
     f3 = dt * np.mean((-4.0 - 3.0 * r - r**2 + er * (4.0 - r)) / r**3, axis=-1)
     return np.exp(z), np.exp(z / 2), q, f1, f2, f3
+
+
+_MAX_EXPONENT = 700.0  # e^700 ≈ 1e304, just inside float64
 
 
 def _complex_dtype(dtype: Any) -> Any:
@@ -124,21 +151,29 @@ class AbstractSpectralStepper(AbstractStepper):
         self.num_spatial_dims = check_int(num_spatial_dims, "num_spatial_dims", minimum=1)
         if self.num_spatial_dims > 3:
             raise ValueError(f"`num_spatial_dims` must be 1, 2 or 3, got {num_spatial_dims}.")
-        check_positive(domain_extent, "domain_extent")
-        self.domain_extent = float(domain_extent)
+        self.domain_extent = check_positive(domain_extent, "domain_extent")
         self.num_points = check_int(num_points, "num_points", minimum=4)
-        check_positive(dt, "dt")
-        self.dt = float(dt)
+        self.dt = check_positive(dt, "dt")
         self.num_channels = 1
         self._k = wavenumbers(self.num_spatial_dims, self.domain_extent, self.num_points)
         self._mask = _dealias_mask(self.num_spatial_dims, self.num_points, dealiasing_fraction)
         self._linear = np.asarray(self._linear_symbol(self._k), dtype=np.complex128)
-        self._coeffs = etdrk4_coefficients(
-            self._linear,
-            self.dt,
-            num_circle_points=num_circle_points,
-            circle_radius=circle_radius,
-        )
+        try:
+            self._coeffs = etdrk4_coefficients(
+                self._linear,
+                self.dt,
+                num_circle_points=num_circle_points,
+                circle_radius=circle_radius,
+            )
+        except ValueError as err:
+            base = {"dt", "num_spatial_dims", "num_points", "num_channels", "domain_extent"}
+            params = [f"`{f.name}`" for f in dataclasses.fields(self)
+                      if f.name not in base and not f.name.startswith("_")]  # fmt: skip
+            raise ValueError(
+                f"{type(self).__name__}: the linear part L(k)·dt grows too fast for the "
+                f"exponential integrator ({err}). Check {', '.join(params)}, `dt` and "
+                "`domain_extent` (the largest wavenumber is π·num_points/domain_extent)."
+            ) from err
 
     def _linear_symbol(self, k: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -215,8 +250,7 @@ class Heat(AbstractSpectralStepper):
     diffusivity: float = eqx.field(static=True)
 
     def __init__(self, num_spatial_dims, domain_extent, num_points, dt, *, diffusivity=0.01):
-        check_positive(diffusivity, "diffusivity", allow_zero=True)
-        self.diffusivity = float(diffusivity)
+        self.diffusivity = check_positive(diffusivity, "diffusivity", allow_zero=True)
         self._setup(num_spatial_dims, domain_extent, num_points, dt)
 
     def _linear_symbol(self, k):
@@ -256,9 +290,8 @@ class Burgers(AbstractSpectralStepper):
         diffusivity=0.1,
         convection_scale=1.0,
     ):
-        check_positive(diffusivity, "diffusivity", allow_zero=True)
-        self.diffusivity = float(diffusivity)
-        self.convection_scale = float(convection_scale)
+        self.diffusivity = check_positive(diffusivity, "diffusivity", allow_zero=True)
+        self.convection_scale = check_real(convection_scale, "convection_scale")
         self._setup(num_spatial_dims, domain_extent, num_points, dt)
 
     def _linear_symbol(self, k):
@@ -305,10 +338,12 @@ class KuramotoSivashinsky(AbstractSpectralStepper):
         fourth_order_scale=1.0,
         zero_mode_fix=True,
     ):
+        if not isinstance(zero_mode_fix, bool | np.bool_):
+            raise TypeError(f"`zero_mode_fix` must be True or False, got {zero_mode_fix!r}.")
         self.zero_mode_fix = bool(zero_mode_fix)
-        self.gradient_norm_scale = float(gradient_norm_scale)
-        self.second_order_scale = float(second_order_scale)
-        self.fourth_order_scale = float(fourth_order_scale)
+        self.gradient_norm_scale = check_real(gradient_norm_scale, "gradient_norm_scale")
+        self.second_order_scale = check_real(second_order_scale, "second_order_scale")
+        self.fourth_order_scale = check_real(fourth_order_scale, "fourth_order_scale")
         self._setup(num_spatial_dims, domain_extent, num_points, dt)
 
     def _linear_symbol(self, k):
@@ -356,10 +391,11 @@ class KortewegDeVries(AbstractSpectralStepper):
         dispersivity=1.0,
         hyper_diffusivity=0.0,
     ):
-        check_positive(hyper_diffusivity, "hyper_diffusivity", allow_zero=True)
-        self.convection_scale = float(convection_scale)
-        self.dispersivity = float(dispersivity)
-        self.hyper_diffusivity = float(hyper_diffusivity)
+        self.convection_scale = check_real(convection_scale, "convection_scale")
+        self.dispersivity = check_real(dispersivity, "dispersivity")
+        self.hyper_diffusivity = check_positive(
+            hyper_diffusivity, "hyper_diffusivity", allow_zero=True
+        )
         self._setup(num_spatial_dims, domain_extent, num_points, dt)
 
     def _linear_symbol(self, k):

@@ -9,8 +9,10 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import ArrayLike
 
 from .._validation import check_int, check_positive
+from ._protocol import check_aux, checked_state, warn_if_diverged
 
 
 class RepeatedStepper(eqx.Module):
@@ -49,7 +51,7 @@ class RepeatedStepper(eqx.Module):
             return getattr(self.stepper, name)
         raise AttributeError(name)
 
-    def __call__(self, u: jax.Array, *aux: Any) -> jax.Array:
+    def __call__(self, u: ArrayLike, *aux: Any) -> jax.Array:
         """Advance `u` by `num_substeps` inner steps."""
         if self.num_substeps <= 8:
             for _ in range(self.num_substeps):
@@ -87,13 +89,18 @@ class ForcedStepper(eqx.Module):
             return getattr(self.stepper, name)
         raise AttributeError(name)
 
-    def __call__(self, u: jax.Array, f: jax.Array) -> jax.Array:
+    def __check_init__(self):
+        if not callable(self.stepper):
+            raise TypeError(f"`stepper` must be callable, got {type(self.stepper).__name__}.")
+
+    def __call__(self, u: ArrayLike, f: ArrayLike) -> jax.Array:
         """Advance `u` one step under forcing `f` (same shape as `u`)."""
         if jnp.shape(f) != jnp.shape(u):
             raise ValueError(
                 f"the forcing `f` must have the shape of the state {jnp.shape(u)}, "
                 f"got {jnp.shape(f)}."
             )
+        f = checked_state(f, "f", self.stepper)
         return self.stepper(u + jnp.asarray(self.stepper.dt, u.dtype) * f)
 
 
@@ -128,11 +135,16 @@ class BoundStepper(eqx.Module):
             return getattr(self.stepper, name)
         raise AttributeError(name)
 
-    def __call__(self, u: jax.Array) -> jax.Array:
+    def __check_init__(self):
+        if not callable(self.stepper):
+            raise TypeError(f"`stepper` must be callable, got {type(self.stepper).__name__}.")
+        check_aux((self.aux,))
+
+    def __call__(self, u: ArrayLike) -> jax.Array:
         """Advance `u` one step with the bound argument."""
         return self.stepper(u, self.aux)
 
-    def rhs(self, u: jax.Array) -> jax.Array:
+    def rhs(self, u: ArrayLike) -> jax.Array:
         """Right-hand side of the inner stepper with the bound argument (if it has one)."""
         if not callable(getattr(self.stepper, "rhs", None)):
             raise AttributeError("the inner stepper has no `rhs`.")
@@ -192,17 +204,25 @@ class RHSStepper(eqx.Module):
         if not isinstance(self.solver, diffrax.AbstractSolver):
             raise TypeError(f"`solver` must be a diffrax solver, got {type(solver).__name__}.")
         self.num_substeps = check_int(num_substeps, "num_substeps", minimum=1)
+        grid = (("num_channels", num_channels), ("num_spatial_dims", num_spatial_dims),
+                ("num_points", num_points))  # fmt: skip
+        for name, value in grid:
+            if value is not None:
+                check_int(value, name, minimum=1)
+        if domain_extent is not None:
+            check_positive(domain_extent, "domain_extent")
         self.num_channels = num_channels
         self.num_spatial_dims = num_spatial_dims
         self.num_points = num_points
         self.domain_extent = domain_extent
 
-    def rhs(self, u: jax.Array, *aux: Any) -> jax.Array:
+    def rhs(self, u: ArrayLike, *aux: Any) -> jax.Array:
         """The right-hand side du/dt."""
         return self.rhs_fn(u, *aux)
 
-    def __call__(self, u: jax.Array, *aux: Any) -> jax.Array:
+    def __call__(self, u: ArrayLike, *aux: Any) -> jax.Array:
         """Integrate over one `dt`."""
+        u = checked_state(u, "u", self)
         term = diffrax.ODETerm(lambda t, y, args: self.rhs_fn(y, *args))
         h = self.dt / self.num_substeps
         sol = diffrax.diffeqsolve(
@@ -217,4 +237,6 @@ class RHSStepper(eqx.Module):
             stepsize_controller=diffrax.ConstantStepSize(),
             max_steps=self.num_substeps + 1,
         )
-        return sol.ys[0]
+        out = sol.ys[0]
+        warn_if_diverged(out, "RHSStepper")
+        return out

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .._validation import as_array, check_finite, check_int
+
 
 def plot_attractors(
     trajectories: Mapping[str, object],
@@ -29,14 +31,28 @@ def plot_attractors(
 
     if not isinstance(trajectories, Mapping) or len(trajectories) == 0:
         raise ValueError("`trajectories` must be a non-empty mapping {title: (time, dim) array}.")
-    n = len(trajectories)
-    fig = plt.figure(figsize=(4.5 * n, 4.2))
-    for i, (name, traj) in enumerate(trajectories.items()):
-        x = np.asarray(traj)
-        if x.ndim != 2 or x.shape[1] < 2:
+    arrays = {}
+    for name, traj in trajectories.items():
+        what = f"trajectories[{name!r}]"
+        x = as_array(traj, what)
+        if x.ndim != 2 or x.shape[1] < 2 or x.shape[0] < 2:
             raise ValueError(
-                f"`trajectories[{name!r}]` must be (time, dim) with dim >= 2, got {x.shape}."
+                f"`{what}` must be (time, dim) with time >= 2 and dim >= 2, got {x.shape}."
             )
+        check_finite(x, what)
+        arrays[name] = np.asarray(x)
+    max_points = check_int(max_points, "max_points", minimum=1)
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"`title` must be a string or None, got {type(title).__name__}.")
+    if not (
+        isinstance(axis_labels, tuple | list)
+        and len(axis_labels) == 3
+        and all(isinstance(a, str) for a in axis_labels)
+    ):
+        raise ValueError(f"`axis_labels` must be three strings, got {axis_labels!r}.")
+    n = len(arrays)
+    fig = plt.figure(figsize=(4.5 * n, 4.2))
+    for i, (name, x) in enumerate(arrays.items()):
         x = x[:: max(1, x.shape[0] // max_points)]
         if x.shape[1] >= 3:
             ax = fig.add_subplot(1, n, i + 1, projection="3d")

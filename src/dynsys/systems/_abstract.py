@@ -6,6 +6,7 @@ from typing import ClassVar
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from equinox import AbstractVar
 from jaxtyping import Array, Float
 
@@ -59,6 +60,13 @@ class AbstractSystem(eqx.Module):
             if eqx.is_array(getattr(self, f.name))
         }
 
+    def __check_init__(self):
+        # Parameters declared with `param` are checked here, where their names are known:
+        # a NaN or a string would otherwise surface only deep inside an ODE solve.
+        for f in dataclasses.fields(self):
+            if isinstance(f.metadata.get("converter"), _ParamConverter):
+                _check_param(getattr(self, f.name), f.name)
+
     def initial_state(self) -> Float[Array, " dim"]:
         """The default initial condition as an array of shape `(dim,)`."""
         return jnp.asarray(self.default_y0, dtype=jnp.result_type(float))
@@ -93,11 +101,57 @@ class AbstractMap(AbstractSystem):
 
 
 def param(default: float):
-    """A differentiable system parameter field: stored as a JAX array, default `default`."""
-    return eqx.field(default=default, converter=_to_float_array)
+    """A differentiable system parameter field: stored as a JAX array, default `default`.
+
+    The value given at construction must be a finite real number, or an array of them (a
+    batch of systems to `jax.vmap` over); anything else raises a `ValueError`/`TypeError`
+    naming the parameter. Traced values (a system built inside `jax.jit`, `vmap`, `grad`)
+    are not checked.
+    """
+    _check_param(_ParamConverter(0)(default), "default")
+    return eqx.field(default=default, converter=_ParamConverter(0))
 
 
-def _to_float_array(x):
-    if isinstance(x, jax.core.Tracer) or eqx.is_array(x):
+class _ParamConverter:
+    """Converts a parameter value to a float JAX array; leaves what is not numeric as it is.
+
+    `ndim` is the rank of the default: sequences are converted only for array parameters,
+    so that a list given for a scalar parameter is reported rather than broadcast.
+    A bad value is left for `AbstractSystem.__check_init__`, which names the parameter.
+    """
+
+    def __init__(self, ndim: int):
+        self.ndim = ndim
+
+    def __call__(self, x):
+        if isinstance(x, jax.core.Tracer):
+            return x
+        if isinstance(x, list | tuple) and self.ndim > 0:
+            try:
+                arr = np.asarray(x)
+            except ValueError:  # ragged
+                return x
+            return jnp.asarray(arr, dtype=jnp.result_type(float)) if arr.dtype.kind in "iuf" else x
+        if isinstance(x, bool | np.bool_):
+            return x
+        if isinstance(x, int | float | np.integer | np.floating):
+            return jnp.asarray(x, dtype=jnp.result_type(float))
+        if isinstance(x, np.ndarray | jax.Array) and x.dtype.kind == "f":
+            return x
+        if isinstance(x, np.ndarray | jax.Array) and x.dtype.kind in "iu":
+            return jnp.asarray(x, dtype=jnp.result_type(float))
         return x
-    return jnp.asarray(x, dtype=jnp.result_type(float))
+
+
+def _check_param(value, name: str) -> None:
+    """A parameter must hold finite real numbers (checked unless traced)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    if not (eqx.is_array(value) and value.dtype.kind == "f"):
+        kind = getattr(value, "dtype", None)
+        got = type(value).__name__ if kind is None else f"an array of dtype {kind}"
+        raise TypeError(f"`{name}` must be a real number (a system parameter), got {got}.")
+    arr = np.asarray(value)
+    if not np.all(np.isfinite(arr)):
+        shown = arr.tolist() if arr.size <= 6 else f"an array with {arr.size} entries"
+        raise ValueError(f"`{name}` must be finite (a system parameter), got {shown}.")

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._abstract import AbstractFlow, LyapunovReference, _to_float_array, param
+from ._abstract import AbstractFlow, LyapunovReference, _ParamConverter, param
 
 # dysts samples a trajectory at `pts_per_period` = 100 points per dominant period by default
 # (`DynSys.make_trajectory`); its metadata `dt` is the integrator's first step, about
@@ -244,7 +244,7 @@ def _system_class(name: str) -> type[DystsFlow]:
         else:
             # An array default must be immutable; the converter makes it a JAX array.
             namespace[key] = eqx.field(
-                default=_nested_tuple(value.tolist()), converter=_to_float_array
+                default=_nested_tuple(value.tolist()), converter=_ParamConverter(value.ndim)
             )
     spectrum = meta.get("lyapunov_spectrum_estimated")
     reference = None

@@ -9,11 +9,35 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._validation import check_positive
+from .._validation import (
+    as_array,
+    check_finite,
+    check_int,
+    check_ndim,
+    check_positive,
+)
+from ..pde._protocol import checked_state
 
 
-class StepperConformanceError(AssertionError):
-    """Raised by [`dynsys.testing.check_stepper`][] when a check fails; lists every failure."""
+class StepperConformanceError(AssertionError, ValueError):
+    """Raised by [`dynsys.testing.check_stepper`][] when a check fails; lists every failure.
+
+    An `AssertionError` (a failed check, as in a test) and a `ValueError` (the `stepper`
+    given does not conform); each failure line names the arguments it concerns.
+    """
+
+
+_MAX_STEPS = 10_000_000  # the most steps one convergence run may take
+# The arguments each check concerns, named in its failure line.
+_BLAME = {
+    "shape_dtype": "`stepper`, `u`",
+    "dt": "`stepper`",
+    "jit": "`stepper`",
+    "vmap": "`stepper`",
+    "grad": "`stepper`",
+    "time_derivative": "`stepper`, `rhs_rtol`",
+    "convergence": "`make_stepper`, `expected_order`, `order_tolerance`",
+}
 
 
 def convergence_order(
@@ -50,22 +74,49 @@ def convergence_order(
                                 [0.2, 0.1, 0.05])
     ```
     """
-    dts = [float(d) for d in dts]
-    if len(dts) < 2:
-        raise ValueError(f"`dts` needs at least two time steps, got {len(dts)}.")
-    check_positive(t_final, "t_final")
-    u0 = jnp.asarray(u0)
+    if not callable(make_stepper):
+        raise TypeError(f"`make_stepper` must be callable (dt -> stepper), got {make_stepper!r}.")
+    if not isinstance(aux, tuple):
+        raise TypeError(f"`aux` must be a tuple of extra arguments, got {type(aux).__name__}.")
+    dts_arr = as_array(dts, "dts")
+    check_ndim(dts_arr, "dts", 1, "a 1-D sequence of time steps")
+    if dts_arr.shape[0] < 2:
+        raise ValueError(f"`dts` needs at least two time steps, got {dts_arr.shape[0]}.")
+    check_finite(dts_arr, "dts")
+    if not np.all(np.asarray(dts_arr) > 0):
+        raise ValueError(f"`dts` must be > 0, got {np.asarray(dts_arr).tolist()}.")
+    dts = [float(d) for d in np.asarray(dts_arr)]
+    t_final = check_positive(t_final, "t_final")
+    refinement = check_int(reference_refinement, "reference_refinement", minimum=2)
+    n_max = round(t_final / (min(dts) / (refinement if reference is None else 1)))
+    if n_max > _MAX_STEPS:
+        raise ValueError(
+            f"`t_final`={t_final} takes {n_max} steps of the smallest dt (`dts`, "
+            f"`reference_refinement`), more than {_MAX_STEPS}."
+        )
+    first = make_stepper(dts[0])
+    if not callable(first):
+        raise TypeError(
+            f"`make_stepper` must return a stepper (a callable), got {type(first).__name__}."
+        )
+    u0 = checked_state(u0, "u0", first)
 
     def final(dt):
         n = round(t_final / dt)
         if abs(n * dt - t_final) > 1e-9 * max(1.0, t_final):
-            raise ValueError(f"`t_final`={t_final} is not a multiple of dt={dt}.")
+            raise ValueError(f"`t_final`={t_final} is not a multiple of dt={dt} (`dts`).")
         s = make_stepper(dt)
         return jax.jit(lambda u: jax.lax.fori_loop(0, n, lambda _, v: s(v, *aux), u))(u0)
 
     if reference is None:
-        reference = final(min(dts) / reference_refinement)
-    reference = jnp.asarray(reference)
+        reference = final(min(dts) / refinement)
+    else:
+        reference = checked_state(reference, "reference")
+        if reference.shape != u0.shape:
+            raise ValueError(
+                f"`reference` must have the shape of `u0` {tuple(u0.shape)}, got "
+                f"{tuple(reference.shape)}."
+            )
     errors = np.array(
         [
             float(jnp.linalg.norm((final(dt) - reference).ravel()) / jnp.linalg.norm(reference))
@@ -73,7 +124,10 @@ def convergence_order(
         ]
     )
     if np.any(errors <= 0) or not np.all(np.isfinite(errors)):
-        raise ValueError(f"errors must be finite and positive to fit an order, got {errors}.")
+        raise ValueError(
+            f"the errors at `dts` {dts} must be finite and positive to fit an order, got "
+            f"{errors}: the steppers of `make_stepper` diverge, or are exact (`reference`)."
+        )
     slope = float(np.polyfit(np.log(dts), np.log(errors), 1)[0])
     return slope, errors
 
@@ -144,9 +198,17 @@ def check_stepper(
         raise TypeError(f"`stepper` must be callable, got {type(stepper).__name__}.")
     if not isinstance(aux, tuple):
         raise TypeError(f"`aux` must be a tuple of extra arguments, got {type(aux).__name__}.")
-    u = jnp.asarray(u)
-    if not jnp.issubdtype(u.dtype, jnp.floating):
-        raise TypeError(f"`u` must be a floating array, got dtype {u.dtype}.")
+    u = checked_state(u, "u", stepper)
+    if make_stepper is not None and not callable(make_stepper):
+        raise TypeError(f"`make_stepper` must be callable (dt -> stepper), got {make_stepper!r}.")
+    if expected_order is not None:
+        check_positive(expected_order, "expected_order")
+    check_positive(order_tolerance, "order_tolerance", allow_zero=True)
+    if t_final is not None:
+        check_positive(t_final, "t_final")
+    check_positive(rhs_rtol, "rhs_rtol")
+    if not isinstance(raise_on_failure, bool):
+        raise TypeError(f"`raise_on_failure` must be True or False, got {raise_on_failure!r}.")
     atol_eq, rtol_grad = _tols(u.dtype)
     report: dict[str, Any] = {}
     scale = float(jnp.max(jnp.abs(u))) or 1.0
@@ -226,6 +288,6 @@ def check_stepper(
 
     failed = [name for name, entry in report.items() if not entry["ok"]]
     if failed and raise_on_failure:
-        lines = [f"  {name}: {report[name]}" for name in failed]
+        lines = [f"  {name} ({_BLAME[name]}): {report[name]}" for name in failed]
         raise StepperConformanceError("stepper failed conformance checks:\n" + "\n".join(lines))
     return report

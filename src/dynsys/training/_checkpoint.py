@@ -25,7 +25,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from .._validation import check_int
+from .._validation import check_int, check_key
 
 VERSION = 2
 FORMAT = f"dynsys.training.checkpoint/{VERSION}"
@@ -78,7 +78,7 @@ class Checkpointing(eqx.Module):
     ```
     """
 
-    directory: pathlib.Path = eqx.field(static=True, converter=pathlib.Path)
+    directory: pathlib.Path = eqx.field(static=True, converter=lambda d: _as_path(d, "directory"))
     every: int | None = eqx.field(static=True, default=None)
     resume: bool = eqx.field(static=True, default=False)
 
@@ -105,6 +105,13 @@ def _restore_key(arrays: Mapping, info: Any) -> Any:
     if info["typed"]:
         return jax.random.wrap_key_data(data, impl=info["impl"])
     return jax.numpy.asarray(data)
+
+
+def _as_path(path: Any, name: str) -> pathlib.Path:
+    """`path` as a `pathlib.Path`; a `TypeError` naming `name` for anything else."""
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {path!r}.")
+    return pathlib.Path(path)
 
 
 # -- integrity: checksums and meta.json ------------------------------------------------------
@@ -536,7 +543,12 @@ def save_checkpoint(
     ckpt = load_checkpoint("ckpt/last", like=(model, opt_state, None))
     ```
     """
+    path = _as_path(path, "path")
     step = check_int(step, "step", minimum=0)
+    if not jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_array)):
+        raise TypeError(f"`model` must be a pytree with array leaves (a model), got {model!r}.")
+    if key is not None:
+        check_key(key, "key")
     if metadata is not None:
         try:
             json.dumps(dict(metadata))
@@ -573,6 +585,7 @@ def load_checkpoint(path: str | os.PathLike, like: Any) -> Checkpoint:
             "`like` must be a tuple (model, opt_state, train_state) of templates (None to skip "
             f"a part), got {type(like).__name__}."
         )
+    path = _as_path(path, "path")
     meta, arrays = read_meta(path)
     restored = {}
     for name, template in zip(_PARTS, like):

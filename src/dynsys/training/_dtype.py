@@ -16,6 +16,8 @@ def param_dtype(model: Any, default: Any = None) -> jnp.dtype:
     float32 one on float32. `default` (else the default float of the JAX configuration) is
     returned for a model without floating arrays.
     """
+    if model is None or isinstance(model, str | bytes | int | float | complex):
+        raise TypeError(f"`model` must be a model (a pytree of arrays), got {model!r}.")
     leaves = jax.tree_util.tree_leaves(eqx.filter(model, eqx.is_inexact_array))
     if leaves:
         return leaves[0].dtype

@@ -10,6 +10,7 @@ and the progress bar are each one small object, the same for every family.
 from __future__ import annotations
 
 import bisect
+import math
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -410,7 +411,8 @@ def fit(
     rollback_lr_factor = policy.lr_factor if rolls else None
     progress = as_progress(progress)
     if gradient_clip is not None:
-        if not (isinstance(gradient_clip, (int, float)) and gradient_clip > 0):
+        ok = isinstance(gradient_clip, (int, float)) and not isinstance(gradient_clip, bool)
+        if not (ok and math.isfinite(gradient_clip) and gradient_clip > 0):
             raise ValueError(
                 f"`gradient_clip` must be a positive number or None, got {gradient_clip!r}."
             )

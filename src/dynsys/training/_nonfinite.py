@@ -164,7 +164,12 @@ class RollbackOnNonfinite(eqx.Module):
     def __check_init__(self):
         _check_divergence_fields(self.divergence_factor, self.divergence_window)
         check_int(self.max_rollbacks, "max_rollbacks", minimum=0)
-        if self.lr_factor is not None and not 0.0 < float(self.lr_factor) <= 1.0:
+        lr = self.lr_factor
+        if lr is not None and (
+            isinstance(lr, bool) or not isinstance(lr, int | float | np.integer | np.floating)
+        ):
+            raise TypeError(f"`lr_factor` must be a number in (0, 1] or None, got {lr!r}.")
+        if lr is not None and not 0.0 < float(lr) <= 1.0:
             raise ValueError(f"`lr_factor` must lie in (0, 1] or be None, got {self.lr_factor!r}.")
 
 

@@ -67,7 +67,9 @@ class LossFunction(AbstractObjective):
 
     def __check_init__(self):
         if not callable(self.fn):
-            raise TypeError(f"`loss_fn` must be callable, got {type(self.fn).__name__}.")
+            raise TypeError(
+                f"`fn` (loss_fn) must be callable, got {type(self.fn).__name__}."
+            )
         if not isinstance(self.has_aux, bool):
             raise TypeError(f"`has_aux` must be True or False, got {self.has_aux!r}.")
 

@@ -21,7 +21,9 @@ class Progress(eqx.Module):
 
     def __check_init__(self):
         if not isinstance(self.enabled, bool):
-            raise TypeError(f"`progress` must be True or False, got {self.enabled!r}.")
+            raise TypeError(
+                f"`enabled` (fit's `progress`) must be True or False, got {self.enabled!r}."
+            )
 
     def bar(self, total: int, initial: int):
         """A tqdm bar for `total` steps, starting at `initial`."""

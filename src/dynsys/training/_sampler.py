@@ -31,6 +31,11 @@ class JitSampler(eqx.Module):
 
     fn: Callable[..., Any] = eqx.field(static=True)
     data: Any = None
+
+    def __check_init__(self):
+        if not callable(self.fn):
+            raise TypeError(f"`fn` must be callable, got {self.fn!r}.")
+
     jittable: ClassVar[bool] = True
 
     def __call__(self, step: Any, key: Any) -> Any:

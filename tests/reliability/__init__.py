@@ -1,0 +1,1 @@
+"""Bad-input battery of the public API (issue 27)."""
