@@ -103,12 +103,13 @@ def from_function(
     if y0 is None:
         y0 = (1.0,) * dim
     else:
-        y0 = as_array(y0, "y0")
+        as_array(y0, "y0")  # checks the type; the values are kept in float64 below
+        y0 = np.asarray(y0, dtype=np.float64)
         check_ndim(y0, "y0", 1, f"a sequence of dim={dim} numbers")
         if y0.shape[0] != dim:
             raise ValueError(f"`y0` must have length dim={dim}, got length {y0.shape[0]}.")
         check_finite(y0, "y0")
-        y0 = tuple(float(v) for v in np.asarray(y0))
+        y0 = tuple(float(v) for v in y0)
     dt = (1.0 if discrete else 0.01) if dt is None else check_positive(dt, "dt")
     if not isinstance(discrete, bool):
         raise TypeError(f"`discrete` must be a bool, got {discrete!r}.")

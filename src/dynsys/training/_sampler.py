@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 import equinox as eqx
 import jax.numpy as jnp
 
+from .._validation import check_key
+
 
 class JitSampler(eqx.Module):
     """Marks a sampler as a pure JAX function of the step, the key and its data.
@@ -40,7 +42,7 @@ class JitSampler(eqx.Module):
 
     def __call__(self, step: Any, key: Any) -> Any:
         """The batch of step `step` drawn with `key`."""
-        return _draw(self, jnp.asarray(step, dtype=jnp.int32), key)
+        return _draw(self, jnp.asarray(step, dtype=jnp.int32), check_key(key, "key"))
 
 
 @eqx.filter_jit
