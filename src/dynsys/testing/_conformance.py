@@ -85,7 +85,8 @@ def convergence_order(
     check_finite(dts_arr, "dts")
     if not np.all(np.asarray(dts_arr) > 0):
         raise ValueError(f"`dts` must be > 0, got {np.asarray(dts_arr).tolist()}.")
-    dts = [float(d) for d in np.asarray(dts_arr)]
+    # the values themselves in float64: a float32 round trip breaks `t_final`/dt multiples
+    dts = [float(d) for d in np.asarray(dts, dtype=np.float64).reshape(-1)]
     t_final = check_positive(t_final, "t_final")
     refinement = check_int(reference_refinement, "reference_refinement", minimum=2)
     n_max = round(t_final / (min(dts) / (refinement if reference is None else 1)))
