@@ -78,6 +78,10 @@ def main():
     parser.add_argument("--every", type=int, default=25, help="epochs between checkpoints")
     parser.add_argument("--set", nargs="+", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--out", default="outputs/selection")
+    parser.add_argument(
+        "--key", type=int, default=0,
+        help="seeds of the ensemble: initialised from key(KEY), trained with key(KEY + 1)",
+    )  # fmt: skip
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
 
@@ -89,7 +93,9 @@ def main():
         s = s.replace(n_epochs=args.epochs)
     n_obs = train.shape[-1]
     ens = dsr.make_ensemble(
-        lambda k: dsr.ALRNN(s.latent_dim, s.pwl_units, n_obs, key=k), jax.random.key(0), args.seeds
+        lambda k: dsr.ALRNN(s.latent_dim, s.pwl_units, n_obs, key=k),
+        jax.random.key(args.key),
+        args.seeds,
     )
 
     # Keep every checkpoint the reference rule looks at: wrap the selection metric that
@@ -109,7 +115,7 @@ def main():
     dsr_fit._training_divergence = recording_rule
     t0 = time.perf_counter()
     result = dsr.fit(
-        ens, bench.train, key=jax.random.key(1), settings=s, ensemble=args.seeds,
+        ens, bench.train, key=jax.random.key(args.key + 1), settings=s, ensemble=args.seeds,
         select="best", eval_every=args.every * s.batches_per_epoch, n_eval_steps=20_000,
     )  # fmt: skip
     train_time = time.perf_counter() - t0
@@ -134,7 +140,7 @@ def main():
         "last": None,
         "oracle (test)": test_d,
     }
-    report = {"settings": repr(s), "epochs": s.n_epochs, "every": args.every,
+    report = {"settings": repr(s), "epochs": s.n_epochs, "every": args.every, "key": args.key,
               "train_time_s": train_time, "score_time_s": score_time,
               "n_checkpoints": len(checkpoints),
               "scores": {k: v.tolist() for k, v in table.items()},

@@ -82,8 +82,9 @@ def settings(dataset: str, model: str = "alrnn") -> TrainingSettings:
     AL-RNN on Lorenz-63 the number of piecewise-linear units is P = 10, not the
     reference's P = 2. The P = 2 model has the topologically minimal four subregions, but
     it does not draw the attractor (median D_stsp 3.5 over 5 seeds, against 0.375 at
-    P = 10; the P sweep is in the benchmarks page). `settings("lorenz63").replace(
-    pwl_units=2)` gives the reference's own model, e.g. to read its symbolic code.
+    P = 10 over the same seeds and 0.485 over 15; the P sweep is in the benchmarks page).
+    `settings("lorenz63").replace(pwl_units=2)` gives the reference's own model, e.g. to
+    read its symbolic code.
 
     **Arguments:**
 
