@@ -10,9 +10,12 @@ evaluated checkpoint (every `--every` epochs), and scores each one afterwards:
   - `d100k`: 100 000 generated steps from the first training point vs the whole training
     trajectory (the length of the test protocol);
   - `dh100k`: D_H of that same run against the training data;
+  - `d100k_multi`: as `d100k`, but 5 runs of 20 000 steps from evenly spaced training
+    points, pooled (a spurious second attractor shows here, where one run may miss it);
 - on the test data (never used to choose; for judging the rules): D_stsp and D_H with
   the `dsr.evaluate` protocol (125 000 generated steps from the first test point, the first
-  25 000 dropped).
+  25 000 dropped), and `test_multi`: 5 runs of 25 000 steps from evenly spaced test
+  points, the first 5 000 of each dropped, pooled.
 
 It prints, per seed, the test D_stsp of the checkpoint each rule picks, the last and the
 oracle (the lowest test D_stsp over all checkpoints, the most any rule could get), and the
@@ -40,6 +43,11 @@ from dynsys import data, dsr
 from dynsys.dsr import _fit as dsr_fit
 from dynsys.metrics import power_spectrum_distance, state_space_divergence
 
+# Starts of the multi-start scores (`d100k_multi`, `test_multi`): runs from evenly spaced
+# data points, as many steps in all as the single run; a model with a second, spurious
+# attractor (a cycle beside the chaotic one) shows in them, where one run may miss it.
+MULTI_STARTS = 5
+
 
 def free_run(model, x0, n):
     """`n` read-out states of the model's free run from the data point `x0`."""
@@ -53,20 +61,33 @@ def free_run(model, x0, n):
     return jnp.concatenate([model.readout(z0)[None], xs])
 
 
+def pooled_free_runs(model, data, n_starts, n, drop=0):
+    """`n_starts` free runs of `n` steps from evenly spaced points of `data`, the first
+    `drop` steps of each left out, pooled into one `(n_starts * (n - drop), N)` array."""
+    starts = data[:: data.shape[0] // n_starts][:n_starts]
+    runs = jax.vmap(lambda x0: free_run(model, x0, n)[drop:])(starts)
+    return runs.reshape(-1, data.shape[-1])
+
+
 def scores(model, train, test):
     """Training-data criteria and test scores of one model (see the module docstring)."""
     n = train.shape[0]
     gen20 = free_run(model, train[0], 20_000)
     gen_train = free_run(model, train[0], n)
+    gen_multi = pooled_free_runs(model, train, MULTI_STARTS, n // MULTI_STARTS)
     n_test = test.shape[0]
     gen_test = free_run(model, test[0], n_test + n_test // 4)[n_test // 4 :]
+    m = n_test // MULTI_STARTS
+    gen_test_multi = pooled_free_runs(model, test, MULTI_STARTS, m + m // 4, drop=m // 4)
     finite = lambda v: jnp.where(jnp.isfinite(v), v, jnp.inf)  # noqa: E731
     return {
         "d20k": finite(state_space_divergence(train[:20_000], gen20)),
         "d100k": finite(state_space_divergence(train, gen_train)),
         "dh100k": finite(power_spectrum_distance(train, gen_train)),
+        "d100k_multi": finite(state_space_divergence(train, gen_multi)),
         "test_d_stsp": finite(state_space_divergence(test, gen_test)),
         "test_d_h": finite(power_spectrum_distance(test, gen_test)),
+        "test_multi": finite(state_space_divergence(test, gen_test_multi)),
     }
 
 
@@ -124,7 +145,8 @@ def main():
 
     score_all = eqx.filter_jit(eqx.filter_vmap(scores, in_axes=(eqx.if_array(0), None, None)))
     t1 = time.perf_counter()
-    table = {k: [] for k in ("d20k", "d100k", "dh100k", "test_d_stsp", "test_d_h")}
+    names = ("d20k", "d100k", "dh100k", "d100k_multi", "test_d_stsp", "test_d_h", "test_multi")
+    table = {k: [] for k in names}
     for params in checkpoints:
         model = eqx.combine(jax.tree.map(jnp.asarray, params), static)
         out = score_all(model, train, test)
@@ -137,6 +159,7 @@ def main():
         "reference (d20k)": table["d20k"],
         "d100k": table["d100k"],
         "d100k + dh100k": table["d100k"] + table["dh100k"],
+        "d100k_multi": table["d100k_multi"],
         "last": None,
         "oracle (test)": test_d,
     }
@@ -155,12 +178,15 @@ def main():
         )
         picked = test_d[idx, np.arange(args.seeds)]
         picked_h = table["test_d_h"][idx, np.arange(args.seeds)]
+        picked_m = table["test_multi"][idx, np.arange(args.seeds)]
         report["picked"][name] = {"test_d_stsp": picked.tolist(), "test_d_h": picked_h.tolist(),
+                                  "test_multi": picked_m.tolist(),
                                   "epoch": ((idx + 1) * args.every).tolist()}  # fmt: skip
         print(f"{name:18s} test D_stsp median {np.median(picked):.3f}  per seed "
               + ", ".join(f"{v:.3f}" for v in picked)
-              + f"  | D_H median {np.median(picked_h):.3f}")  # fmt: skip
-    for name in ("d20k", "d100k", "dh100k"):
+              + f"  | D_H median {np.median(picked_h):.3f}"
+              + f"  | multi-start test D_stsp median {np.median(picked_m):.3f}")  # fmt: skip
+    for name in ("d20k", "d100k", "dh100k", "d100k_multi"):
         rhos = []
         for i in range(args.seeds):
             ok = np.isfinite(table[name][:, i]) & np.isfinite(test_d[:, i])

@@ -225,6 +225,26 @@ def test_best_selection_and_ensemble():
     assert one_step_error(single.model) < 0.9 * one_step_error(first)
 
 
+def test_multi_start_selection_pools_runs_from_spaced_points():
+    bench = data.benchmark("lorenz63", n_steps=1000)
+    s = dsr.settings("lorenz63").replace(latent_dim=8, sequence_length=20)
+    model = dsr.ALRNN(8, 2, 3, key=jax.random.key(0))
+    res = dsr.fit(
+        model, bench.train, key=jax.random.key(1), settings=s, n_steps=10, select="best",
+        eval_every=5, n_eval_steps=500, n_eval_starts=5, progress=False,
+    )  # fmt: skip
+    # The selected model's score is D_stsp of 5 runs of 100 steps from training points
+    # 0, 100, ..., 400, pooled, against the first 500 training points.
+    x = bench.train.states[0, :500]
+    m = res.model
+    runs = [np.asarray(m.generate(x[i], 100)) for i in range(0, 500, 100)]
+    score = float(metrics.state_space_divergence(x, np.concatenate(runs)))
+    np.testing.assert_allclose(score, res.fit.eval_history["d_stsp"].min(), rtol=1e-5)
+    with pytest.raises(ValueError, match="n_eval_starts"):
+        dsr.fit(model, bench.train, key=jax.random.key(1), settings=s, n_steps=2,
+                select="best", n_eval_steps=10, n_eval_starts=6, progress=False)  # fmt: skip
+
+
 def test_evaluate_reports_protocol_metrics():
     bench = data.benchmark("lorenz63", n_steps=2000)
     model = _model(m=8)
