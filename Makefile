@@ -4,6 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test test-slow test-examples test-integration test-dysts lint format clean bench-install docs
+.PHONY: notebooks notebooks-execute course-execute course-student
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -69,15 +70,20 @@ docs: $(DOCS_STAMP)
 clean:
 	rm -rf $(VENV) outputs .pytest_cache site
 
+# The notebooks extra (jupyter, nbconvert, jupytext), installed into .venv on demand by the
+# targets below that regenerate or execute notebooks.
+NB_STAMP := $(VENV)/.notebooks-installed
+
+$(NB_STAMP): pyproject.toml | $(STAMP)
+	$(PY) -m pip install -e ".[notebooks]"
+	touch $(NB_STAMP)
+
 # Regenerate notebooks/*.ipynb and notebooks/course/*.ipynb from their jupytext sources in
-# examples/ and examples/course/ (installs jupytext into $(PY) on demand; --update keeps the
-# outputs of an executed notebook).
+# examples/ and examples/course/ (--update keeps the outputs of an executed notebook).
 NOTEBOOKS := $(basename $(patsubst examples/%,%,$(wildcard examples/*.py examples/course/*.py)))
 NB_KERNEL := {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}}
 
-.PHONY: notebooks
-notebooks: | $(PY)
-	$(PY) -c "import jupytext" 2>/dev/null || $(PY) -m pip install jupytext
+notebooks: $(NB_STAMP)
 	for name in $(NOTEBOOKS); do \
 	  $(PY) -m jupytext --quiet --to ipynb --update --update-metadata '$(NB_KERNEL)' \
 	    --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
@@ -88,17 +94,51 @@ notebooks: | $(PY)
 # updates are collapsed to their final line (tools/collapse_notebook_streams.py). Run by hand
 # after changing an example (the heavy reconstructions take tens of minutes on 2 cores);
 # NB=name runs a single one, e.g. `make notebooks-execute NB=lorenz_alrnn`. The course
-# notebooks are left unexecuted (their exercises stop until solved).
+# notebooks have their own target, course-execute.
+#
+# dynsys draws a widget progress bar when ipywidgets imports (the jupyter package of the
+# notebooks extra brings it), which the static site cannot show; the executing kernel gets a
+# stand-in ipywidgets that fails to import (NO_WIDGETS, put first on its PYTHONPATH), so the
+# stored outputs keep the text bar.
 NB ?= $(basename $(notdir $(wildcard examples/*.py)))
+NO_WIDGETS := outputs/.no-ipywidgets
 
-.PHONY: notebooks-execute
-notebooks-execute: | $(PY)
-	$(PY) -c "import jupytext, nbclient, nbconvert, ipykernel" 2>/dev/null || \
-	  $(PY) -m pip install jupytext nbclient nbconvert ipykernel
+.PHONY: $(NO_WIDGETS)
+$(NO_WIDGETS):
+	mkdir -p $(NO_WIDGETS)/ipywidgets
+	echo 'raise ImportError("hidden by make: notebooks are stored with text progress bars")' \
+	  > $(NO_WIDGETS)/ipywidgets/__init__.py
+
+notebooks-execute: $(NB_STAMP) $(NO_WIDGETS)
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	for name in $(NB); do \
 	  echo "executing $$name"; \
-	  $(PY) -m jupytext --quiet --to ipynb --update-metadata '$(NB_KERNEL)' \
+	  PYTHONPATH=$(CURDIR)/$(NO_WIDGETS) $(PY) -m jupytext --quiet --to ipynb \
+	    --update-metadata '$(NB_KERNEL)' \
 	    --execute --run-path . --output notebooks/$$name.ipynb examples/$$name.py || exit 1; \
 	  $(PY) tools/collapse_notebook_streams.py notebooks/$$name.ipynb || exit 1; \
 	done
+
+# The course notebooks executed the same way, at full size and with the solutions on
+# (DYNSYS_SOLUTIONS=1), so that the site shows every figure; prints each one's wall time.
+# COURSE=name runs a single one, e.g. `make course-execute COURSE=04_neural_odes`.
+COURSE ?= $(basename $(notdir $(wildcard examples/course/*.py)))
+
+course-execute: $(NB_STAMP) $(NO_WIDGETS)
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
+	for name in $(COURSE); do \
+	  echo "executing course/$$name"; start=$$(date +%s); \
+	  DYNSYS_SOLUTIONS=1 PYTHONPATH=$(CURDIR)/$(NO_WIDGETS) $(PY) -m jupytext --quiet \
+	    --to ipynb --update-metadata '$(NB_KERNEL)' --execute --run-path . \
+	    --output notebooks/course/$$name.ipynb examples/course/$$name.py || exit 1; \
+	  $(PY) tools/collapse_notebook_streams.py notebooks/course/$$name.ipynb || exit 1; \
+	  echo "course/$$name: $$(( $$(date +%s) - start )) s"; \
+	done
+
+# Student copies of the course notebooks: the cells tagged `solution` removed (not hidden)
+# and every output cleared, written to COURSE_STUDENT (tools/course_student.py: standard
+# library only, so it runs with the system Python, without .venv or the network).
+COURSE_STUDENT ?= outputs/course-student
+
+course-student:
+	$(PYTHON) tools/course_student.py --out $(COURSE_STUDENT) notebooks/course/*.ipynb

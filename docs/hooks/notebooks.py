@@ -1,9 +1,11 @@
 """mkdocs hook: publish the notebooks of `notebooks/` in the site without copying them.
 
-The notebooks live beside the package (their source is `examples/*.py`), not in `docs/`.
-This hook adds each `notebooks/*.ipynb` to the site's files as `notebooks/<name>.ipynb`,
-before mkdocs-jupyter turns them into pages (it runs first, by event priority). They are
-rendered as committed (without outputs); nothing is executed at build time.
+The notebooks live beside the package (their sources are `examples/*.py` and
+`examples/course/*.py`), not in `docs/`. This hook adds each `notebooks/*.ipynb` and
+`notebooks/course/*.ipynb` to the site's files under the same path, before mkdocs-jupyter
+turns them into pages (it runs first, by event priority). They are rendered as committed,
+with the outputs of their last full-size run (`make notebooks-execute`, `make
+course-execute`); nothing is executed at build time.
 
 Notebook markdown is rendered by nbconvert, not Python-Markdown, so the cross-references
 `` [`dynsys.x.Name`][] `` of their text would stay literal; the hook turns them into
@@ -29,8 +31,9 @@ _REF = re.compile(r"\[(?P<title><code>[^\[\]<>]+</code>)\]\[(?P<ident>[\w.]*)\]"
 
 @event_priority(100)
 def on_files(files, config):
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
-        uri = f"notebooks/{path.name}"
+    notebooks = ROOT / "notebooks"
+    for path in sorted([*notebooks.glob("*.ipynb"), *notebooks.glob("course/*.ipynb")]):
+        uri = path.relative_to(ROOT).as_posix()
         if files.get_file_from_path(uri) is None:
             files.append(
                 File(

@@ -26,6 +26,12 @@
 # Source: `examples/course/01_flows_maps_lyapunov.py`; `DYNSYS_SMALL=1` runs it in seconds.
 # Figures and `metrics.json` go to `$DYNSYS_OUT` (default
 # `outputs/course/01_flows_maps_lyapunov/`).
+#
+# **Prerequisites:** Python and NumPy; ordinary differential equations and eigenvalues at
+# first-year level. This is the first notebook of the course.
+#
+# **Time:** an hour or less in class. The whole notebook at full size with the solutions on
+# ran in 23 s on a 2-core CPU shared with other jobs (`make course-execute`, 2026-12-08).
 
 # %%
 import json

@@ -32,6 +32,15 @@
 #
 # Source: `examples/course/03_koopman_resdmd.py`; `DYNSYS_SMALL=1` runs it in seconds.
 # Figures and `metrics.json` go to `$DYNSYS_OUT` (default `outputs/course/03_koopman_resdmd/`).
+#
+# **Prerequisites:** course notebook 2 (DMD from an SVD); least squares and eigenvectors.
+#
+# **Time:** an hour or less in class; run it at full size before class. At full size with
+# the solutions on, sections 1 and 2 ran in seconds, but the Duffing section did not finish
+# within 15 minutes on a 2-core CPU shared with other jobs (2026-12-08: stopped after
+# 15 min, 9 min of CPU time used). Its simulation and ResDMD fit take 17 s of CPU time; the
+# pseudospectrum takes the rest: 512 of its 14 400 grid points took 207.6 s of CPU time in
+# a separate measurement. `DYNSYS_SMALL=1` runs it in seconds.
 
 # %%
 import json

@@ -27,6 +27,13 @@
 # Source: `examples/course/04_neural_odes.py`; `DYNSYS_SMALL=1` runs it in seconds (the fit
 # is then poor). Figures and `metrics.json` go to `$DYNSYS_OUT` (default
 # `outputs/course/04_neural_odes/`).
+#
+# **Prerequisites:** course notebook 1 (flows); gradient descent and what automatic
+# differentiation does.
+#
+# **Time:** an hour or less in class. The whole notebook at full size with the solutions on
+# ran in 162 s on a 2-core CPU shared with other jobs, 104 s of it training
+# (`make course-execute`, 2026-12-08).
 
 # %%
 import json

@@ -28,6 +28,14 @@
 # Source: `examples/course/06_reduced_order_pde.py`; `DYNSYS_SMALL=1` runs a tiny version
 # in seconds (numbers meaningless); `examples/phirom_burgers.py` is the full study. Figures
 # and `metrics.json` go to `$DYNSYS_OUT` (default `outputs/course/06_reduced_order_pde/`).
+#
+# **Prerequisites:** course notebooks 3 (least squares) and 4 (training a neural ODE);
+# finite differences for a PDE.
+#
+# **Time:** an hour or less in class; run it at full size before class. Its full-size run
+# time is not known yet: on 2026-12-08 the run with the solutions on was stopped after
+# 18 minutes on a 2-core CPU whose cores other jobs held, with 48 s of CPU time used and
+# section 1 done. `DYNSYS_SMALL=1` runs it in seconds.
 
 # %%
 import json
