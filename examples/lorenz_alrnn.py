@@ -93,9 +93,12 @@ print(f"train {bench.train.states.shape} (noise {bench.train.metadata['noise']})
 # |---|---|---|---|---|---|---|
 # | median D_stsp | 3.53 | 1.44 | 0.909 | 0.375 | 0.515 | 0.612 |
 #
-# At P = 10 the seeds scored 0.175 to 0.403 (interquartile range 0.370–0.388), the median
-# D_H was 0.097 and the median λ_max 0.857 (true: 0.906), and the attractors visited 57 of
-# the 1024 subregions (median). The P = 2 models fail in a specific way: Lorenz's foci C±
+# At P = 10 these five seeds scored 0.175 to 0.403 (interquartile range 0.370–0.388), the
+# median D_H was 0.097 and the median λ_max 0.857 (true: 0.906), and the attractors visited
+# 57 of the 1024 subregions (median). Those five seeds were a lucky draw: over 15 seeds
+# (three keys, the selection rule of section 3) the median D_stsp is 0.485 (interquartile
+# range 0.381–0.605) and the median D_H 0.118, short of the D_stsp ≤ 0.35 we aim for.
+# The P = 2 models fail in a specific way: Lorenz's foci C±
 # are unstable by only about 0.09 % per step at Δt = 0.01, too little for the
 # teacher-forcing loss to see, and the trained P = 2 maps turn them into stable foci, so
 # late in training the free runs end on a focus, and the checkpoints that are still
@@ -133,15 +136,23 @@ print(s)
 # 2000 epochs of 50 batches. The results vary a lot from seed to seed (0.175 to 0.403 at
 # P = 10 above), so one model says little: `dsr.make_ensemble` stacks 5 independently
 # initialised models and `dsr.fit(..., ensemble=5)` trains them at once under `jax.vmap`,
-# each on its own batches. Model selection as in the AL-RNN code: every 25 epochs a free
-# run of 20 000 steps from the first training point is scored by D_stsp against the first
-# 20 000 training points, and each member keeps its own best checkpoint (`select="best"`).
+# each on its own batches. Model selection: every 10 epochs five free runs of 20 000
+# steps from evenly spaced training points, **as many steps in all as the training
+# series**, are pooled and scored by D_stsp against it (`n_eval_starts=5`), and each
+# member keeps its own best checkpoint (`select="best"`). The AL-RNN reference scores one
+# 20 000-step run from the first point against the first 20 000 training points instead;
+# at that length the finite-sample floor is above 1, and the longer score ranks the
+# checkpoints much more like the test set does. The five starts catch a model with a
+# spurious second attractor (a stable cycle beside the chaotic one), which a single run
+# may never enter (`docs/benchmarks.md`, section "Checkpoint selection and batch noise at
+# P = 10").
 
 # %%
-eval_every = s.batches_per_epoch * (1 if SMALL else 25)
+eval_every = s.batches_per_epoch * (1 if SMALL else 10)
 res = dsr.fit(
     ensemble, bench.train, key=jax.random.key(1), settings=s, ensemble=N_SEEDS,
-    select="best", eval_every=eval_every, n_eval_steps=20_000, progress=not SMALL,
+    select="best", eval_every=eval_every, n_eval_steps=bench.train.n_times, n_eval_starts=5,
+    progress=not SMALL,
 )  # fmt: skip
 history, evals = res.fit.history, res.fit.eval_history
 # Per member (shape (N_SEEDS,)): the lowest training D_stsp of its column in
@@ -199,9 +210,15 @@ show(fig, "loss")
 # per model. The number of subregions the attractor uses is reported, not judged.
 #
 # The figures and the symbolic analysis below use one member: the one with the lowest
-# **training** D_stsp, the score that model selection already uses. Picking the member
-# with the best test score instead would let the test set choose the model, and its
-# scores would no longer be a fair test.
+# **training** D_stsp, the score that model selection already uses, among the members
+# whose map has **no real stable fixed point**. Lorenz's three fixed points are all
+# unstable; a trained map with a stable one (in our runs: a focus near C± with Jacobian
+# radius ≈ 0.994, the failure of the P = 2 models) lets a long free run spiral into it,
+# and whether the run from the first test point does so can hang on its round-off. That
+# check uses the model alone (`dsr.fixed_points` over all 2^P subregions, about a
+# second), never the test data. Picking the member with the best test
+# score instead would let the test set choose the model, and its scores would no longer
+# be a fair test. The medians above are over every member, whichever is chosen.
 
 # %%
 rows = []
@@ -221,11 +238,22 @@ def median(key):
 
 
 medians = {key: median(key) for key in rows[0] if key != "seed"}
-chosen = int(np.argmin(train_d_stsp))
+
+
+def has_stable_fixed_point(m):
+    """Whether the map of model `m` has a real fixed point with all |eigenvalues| < 1."""
+    fixed = dsr.fixed_points(m)
+    return bool(np.any(np.asarray(fixed.is_real) & np.asarray(fixed.is_stable)))
+
+
+stable_fp = [has_stable_fixed_point(dsr.ensemble_member(res.model, i)) for i in range(N_SEEDS)]
+eligible = [i for i in range(N_SEEDS) if not stable_fp[i]] or list(range(N_SEEDS))
+chosen = min(eligible, key=lambda i: train_d_stsp[i])
+print(f"members with a real stable fixed point: {[i for i in range(N_SEEDS) if stable_fp[i]]}")
 print(f"{'seed':<8}{'train D_stsp':>13}{'D_stsp':>9}{'D_H':>8}{'PE(20)':>9}"
       f"{'lambda_max':>12}{'subregions':>12}")  # fmt: skip
 for row in [*rows, {"seed": "median", **medians}]:
-    mark = "  <- chosen: lowest training D_stsp" if row["seed"] == chosen else ""
+    mark = "  <- chosen (see above)" if row["seed"] == chosen else ""
     print(f"{row['seed']:<8}{row['train_d_stsp']:13.3f}{row['d_stsp']:9.3f}{row['d_h']:8.3f}"
           f"{row['pe20']:9.4f}{row['lambda_max']:12.3f}{row['subregions']:12g}{mark}")  # fmt: skip
 
@@ -262,8 +290,9 @@ if SMALL:
 
 # %% [markdown]
 # **What the numbers say.** The medians above are this run's measurement, judged against
-# the targets as printed; with 5 seeds they can land on either side of a threshold (our
-# benchmark run had a median D_stsp of 0.375, just above 0.35). For comparison, the
+# the targets as printed; with 5 seeds they land on either side of a threshold by chance
+# (three 5-seed runs of `benchmarks/dsr_selection.py` gave medians 0.392, 0.601 and 0.483;
+# 0.485 over all 15 seeds, above the 0.35 we aim for). For comparison, the
 # reference P = 2 model of the AL-RNN paper, trained and scored the same way, and the
 # clipped shPLRNN are in `docs/benchmarks.md` (section "AL-RNN on Lorenz-63: diagnosis"
 # and the reconstruction table).
@@ -437,6 +466,7 @@ summary = {
     "per_seed": rows,
     "medians": medians,
     "chosen_seed": chosen,
+    "seeds_with_stable_fixed_point": [i for i in range(N_SEEDS) if stable_fp[i]],
     "chosen": {
         "train_d_stsp": float(train_d_stsp[chosen]),
         "d_stsp": ev.d_stsp,
